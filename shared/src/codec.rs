@@ -1,0 +1,251 @@
+//! Turning text into messages and back.
+//!
+//! [`decode_client`] is total: any input, however hostile, yields a [`ClientMessage`] or a
+//! [`DecodeError`] whose [`ErrorCode`] the server sends back. [`TickFrame`] builds a `ticks`
+//! frame from ticks serialized once, so a server can share the bytes among all subscribers.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{
+    ClientMessage, MAX_CLIENT_MESSAGE_BYTES, MAX_SYMBOLS_PER_REQUEST, ServerMessage, Tick,
+    message::client_fields,
+};
+
+/// Stable, machine-readable error codes of the `error` message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The message exceeded [`MAX_CLIENT_MESSAGE_BYTES`].
+    MessageTooLarge,
+    /// The text is not JSON.
+    MalformedJson,
+    /// The JSON is not an object.
+    NotAnObject,
+    /// The object has no string `type` field.
+    MissingType,
+    /// The `type` is not one the server knows.
+    UnknownType,
+    /// The object has a field its `type` does not define.
+    UnknownField,
+    /// A field is missing or has the wrong type or value.
+    InvalidMessage,
+    /// A symbol is not offered by the server.
+    UnknownSymbol,
+    /// A binary frame arrived; this protocol uses text frames only.
+    UnsupportedBinary,
+}
+
+/// Why client text is not a valid [`ClientMessage`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// The text is longer than [`MAX_CLIENT_MESSAGE_BYTES`].
+    #[error("message is {len} bytes, more than the {MAX_CLIENT_MESSAGE_BYTES} allowed")]
+    TooLarge {
+        /// Size of the rejected text in bytes.
+        len: usize,
+    },
+    /// The text is not JSON.
+    #[error("not valid JSON: {0}")]
+    MalformedJson(String),
+    /// The JSON value is not an object.
+    #[error("a message must be a JSON object with a \"type\" field")]
+    NotAnObject,
+    /// The object lacks a string `type`.
+    #[error("a message must have a string \"type\" field")]
+    MissingType,
+    /// The `type` is unknown.
+    #[error("unknown message type {0:?}; expected subscribe, unsubscribe, resume or ping")]
+    UnknownType(String),
+    /// The object has a field its type does not define.
+    #[error("unknown field {field:?} in a {kind:?} message")]
+    UnknownField {
+        /// The message type.
+        kind: String,
+        /// The unexpected field.
+        field: String,
+    },
+    /// A field is missing, of the wrong type, or has an invalid value.
+    #[error("invalid {kind:?} message: {reason}")]
+    Invalid {
+        /// The message type.
+        kind: String,
+        /// What is wrong, from the field's validation.
+        reason: String,
+    },
+}
+
+impl DecodeError {
+    /// The code sent to the client in the `error` message.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            DecodeError::TooLarge { .. } => ErrorCode::MessageTooLarge,
+            DecodeError::MalformedJson(_) => ErrorCode::MalformedJson,
+            DecodeError::NotAnObject => ErrorCode::NotAnObject,
+            DecodeError::MissingType => ErrorCode::MissingType,
+            DecodeError::UnknownType(_) => ErrorCode::UnknownType,
+            DecodeError::UnknownField { .. } => ErrorCode::UnknownField,
+            DecodeError::Invalid { .. } => ErrorCode::InvalidMessage,
+        }
+    }
+
+    /// The `error` message telling the client what went wrong.
+    pub fn to_message(&self) -> ServerMessage {
+        ServerMessage::error(self.code(), self.to_string())
+    }
+}
+
+/// Longest piece of client input quoted back in an error message.
+const MAX_QUOTED_BYTES: usize = 64;
+
+/// Decodes one text frame from a client.
+///
+/// The checks run in order — size, JSON syntax (serde_json limits nesting to 128 levels), object
+/// shape, `type`, field names, field values — so the error names the first problem.
+pub fn decode_client(text: &str) -> Result<ClientMessage, DecodeError> {
+    if text.len() > MAX_CLIENT_MESSAGE_BYTES {
+        return Err(DecodeError::TooLarge { len: text.len() });
+    }
+    let value: Value =
+        serde_json::from_str(text).map_err(|err| DecodeError::MalformedJson(err.to_string()))?;
+    let Value::Object(object) = value else {
+        return Err(DecodeError::NotAnObject);
+    };
+    let Some(Value::String(kind)) = object.get("type") else {
+        return Err(DecodeError::MissingType);
+    };
+    let kind = kind.clone();
+    let Some(fields) = client_fields(&kind) else {
+        return Err(DecodeError::UnknownType(quote(&kind)));
+    };
+    if let Some(field) = object
+        .keys()
+        .find(|key| *key != "type" && !fields.contains(&key.as_str()))
+    {
+        return Err(DecodeError::UnknownField {
+            kind,
+            field: quote(field),
+        });
+    }
+    let message: ClientMessage =
+        serde_json::from_value(Value::Object(object)).map_err(|err| DecodeError::Invalid {
+            kind: kind.clone(),
+            reason: err.to_string(),
+        })?;
+    if let ClientMessage::Resume { last_seq, .. } = &message
+        && last_seq.len() > MAX_SYMBOLS_PER_REQUEST
+    {
+        let reason = format!(
+            "at most {MAX_SYMBOLS_PER_REQUEST} symbols per request, got {}",
+            last_seq.len()
+        );
+        return Err(DecodeError::Invalid { kind, reason });
+    }
+    Ok(message)
+}
+
+/// Shortens client-supplied text before it is echoed in an error message.
+fn quote(text: &str) -> String {
+    if text.len() <= MAX_QUOTED_BYTES {
+        return text.to_owned();
+    }
+    let end = (0..=MAX_QUOTED_BYTES)
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0);
+    format!("{}…", &text[..end])
+}
+
+/// Decodes one text frame from the server.
+pub fn decode_server(text: &str) -> Result<ServerMessage, serde_json::Error> {
+    serde_json::from_str(text)
+}
+
+/// Serializes a tick on its own, as it appears inside a `ticks` message, so that the bytes can be
+/// shared by every subscriber and joined with [`TickFrame`].
+pub fn encode_tick(tick: &Tick) -> String {
+    // unwrap: a tick has only strings and integers, which always serialize.
+    serde_json::to_string(tick).expect("ticks always serialize")
+}
+
+/// Builds a `ticks` message from ticks already serialized by [`encode_tick`], without
+/// re-serializing them. The result is byte-for-byte what [`ServerMessage::to_json`] would give.
+#[derive(Debug, Default)]
+pub struct TickFrame {
+    text: String,
+    count: usize,
+}
+
+impl TickFrame {
+    const PREFIX: &'static str = r#"{"type":"ticks","ticks":["#;
+    const SUFFIX: &'static str = "]}";
+
+    /// An empty frame.
+    pub fn new() -> Self {
+        TickFrame::default()
+    }
+
+    /// Appends one serialized tick.
+    pub fn push(&mut self, encoded_tick: &str) {
+        if self.count == 0 {
+            self.text.clear();
+            self.text.push_str(Self::PREFIX);
+        } else {
+            self.text.push(',');
+        }
+        self.text.push_str(encoded_tick);
+        self.count += 1;
+    }
+
+    /// Number of ticks appended.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether no tick was appended.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Bytes the finished frame will have.
+    pub fn byte_len(&self) -> usize {
+        if self.count == 0 {
+            0
+        } else {
+            self.text.len() + Self::SUFFIX.len()
+        }
+    }
+
+    /// The finished message text, or `None` if no tick was appended; leaves the frame empty.
+    pub fn finish(&mut self) -> Option<String> {
+        if self.count == 0 {
+            return None;
+        }
+        self.count = 0;
+        let mut text = std::mem::take(&mut self.text);
+        text.push_str(Self::SUFFIX);
+        Some(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_cuts_long_text_on_a_char_boundary() {
+        assert_eq!(quote("short"), "short");
+        let long = "é".repeat(100);
+        let quoted = quote(&long);
+        assert!(quoted.len() <= MAX_QUOTED_BYTES + "…".len());
+        assert!(quoted.ends_with('…'));
+    }
+
+    #[test]
+    fn an_empty_tick_frame_finishes_to_nothing() {
+        let mut frame = TickFrame::new();
+        assert!(frame.is_empty());
+        assert_eq!(frame.byte_len(), 0);
+        assert_eq!(frame.finish(), None);
+    }
+}

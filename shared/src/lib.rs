@@ -1,0 +1,42 @@
+//! Ticker's wire protocol, shared by the server and the browser app.
+//!
+//! Everything that crosses the WebSocket is defined here, so both ends agree at compile time:
+//!
+//! - [`price`]: [`Price`], exact prices as integer cents (no floating point on the wire).
+//! - [`symbol`]: [`Symbol`] and [`SymbolList`], validated instrument names.
+//! - [`market`]: market data: [`Tick`], [`Candle`], [`Interval`], [`CandleSeries`], [`SymbolInfo`].
+//! - [`message`]: [`ClientMessage`] and [`ServerMessage`], the `type`-tagged JSON messages.
+//! - [`codec`]: total decoding of client input ([`decode_client`]) and encoding helpers,
+//!   including the batched `ticks` frame built from pre-serialized ticks.
+//! - [`close`]: the WebSocket close codes the server uses and what each means.
+//!
+//! The crate does no I/O. `docs/PROTOCOL.md` describes every message with an example and the
+//! fixtures under `tests/fixtures/` pin the exact wire format.
+
+pub mod close;
+pub mod codec;
+pub mod market;
+pub mod message;
+pub mod price;
+pub mod symbol;
+
+pub use codec::{DecodeError, ErrorCode, decode_client, decode_server};
+pub use market::{Candle, CandleSeries, Interval, SymbolInfo, Tick};
+pub use message::{
+    CandleUpdate, ClientMessage, ErrorMessage, Hello, Pong, ServerMessage, Snapshot,
+};
+pub use price::Price;
+pub use symbol::{Symbol, SymbolList};
+
+/// Version of the protocol described by this crate; sent in [`Hello`]. It changes only when an
+/// existing message changes incompatibly (new optional fields and new message types do not).
+pub const PROTOCOL_VERSION: u16 = 1;
+
+/// Largest client message the server accepts, in bytes of UTF-8 text.
+///
+/// The largest legitimate message is a `resume` naming every symbol with its sequence number,
+/// about 30 bytes per symbol, so this leaves room for [`MAX_SYMBOLS_PER_REQUEST`] entries.
+pub const MAX_CLIENT_MESSAGE_BYTES: usize = 16 * 1024;
+
+/// Most symbols one `subscribe`, `unsubscribe` or `resume` may name.
+pub const MAX_SYMBOLS_PER_REQUEST: usize = 256;

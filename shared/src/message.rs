@@ -1,0 +1,165 @@
+//! The messages of protocol version 1: JSON text frames, tagged by `type`, in `snake_case`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Candle, ErrorCode, Interval, Symbol, SymbolInfo, SymbolList, Tick};
+
+/// A message from the browser (or any client) to the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    /// Start receiving these symbols: the server answers with one `snapshot` per newly
+    /// subscribed symbol, then streams its ticks. Subscribing twice is harmless.
+    Subscribe {
+        /// Symbols to add, or `["*"]` for all.
+        symbols: SymbolList,
+    },
+    /// Stop receiving these symbols; answered by `unsubscribed`, after which no tick of them
+    /// arrives.
+    Unsubscribe {
+        /// Symbols to drop, or `["*"]` for all.
+        symbols: SymbolList,
+    },
+    /// After a reconnect: subscribe to these symbols, continuing after the last sequence number
+    /// seen of each. The server replays the missed ticks if it still holds them and the
+    /// instance is the same; otherwise it sends a `snapshot` with `reset: true`.
+    Resume {
+        /// `instance_id` from the `hello` of the connection the sequence numbers came from.
+        instance_id: String,
+        /// Last sequence number seen, per symbol.
+        last_seq: BTreeMap<Symbol, u64>,
+    },
+    /// Application-level ping; answered by `pong` echoing `ts`.
+    Ping {
+        /// The client's clock when sending, in any unit the client likes (usually ms).
+        ts: f64,
+    },
+}
+
+/// The field names each client message type may carry, `type` excluded. Decoding rejects any
+/// other field by name (see [`crate::decode_client`]).
+pub(crate) fn client_fields(kind: &str) -> Option<&'static [&'static str]> {
+    match kind {
+        "subscribe" | "unsubscribe" => Some(&["symbols"]),
+        "resume" => Some(&["instance_id", "last_seq"]),
+        "ping" => Some(&["ts"]),
+        _ => None,
+    }
+}
+
+/// A message from the server to the client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// First message on every connection.
+    Hello(Hello),
+    /// The full current state of one symbol.
+    Snapshot(Snapshot),
+    /// One or more ticks, in sequence order per symbol. Several ticks share a frame when the
+    /// server has more than one ready to send.
+    Ticks {
+        /// The ticks, at least one.
+        ticks: Vec<Tick>,
+    },
+    /// A candle that has just closed and is final.
+    Candle(CandleUpdate),
+    /// Confirms an `unsubscribe`: no tick of these symbols follows.
+    Unsubscribed {
+        /// The symbols no longer subscribed.
+        symbols: Vec<Symbol>,
+    },
+    /// Answer to a client `ping`.
+    Pong(Pong),
+    /// Something the client sent was refused; the connection stays open.
+    Error(ErrorMessage),
+}
+
+/// Contents of the `hello` message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    /// Protocol version the server speaks, [`crate::PROTOCOL_VERSION`].
+    pub protocol_version: u16,
+    /// Random id of this server process. Sequence numbers continue only within one instance:
+    /// a different id after a reconnect means the server restarted.
+    pub instance_id: String,
+    /// When this instance started, Unix milliseconds.
+    pub started_at: i64,
+    /// Server clock when the hello was sent, Unix milliseconds.
+    pub server_time: i64,
+    /// How often the server sends WebSocket pings, in milliseconds.
+    pub heartbeat_interval_ms: u64,
+    /// Candle intervals the server aggregates.
+    pub intervals: Vec<Interval>,
+    /// Every symbol the server offers.
+    pub symbols: Vec<SymbolInfo>,
+}
+
+/// Contents of the `snapshot` message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// The symbol described.
+    pub symbol: Symbol,
+    /// True when this snapshot replaces state the client may hold (a resume that could not be
+    /// served from history, or a server restart): the client must drop its old data.
+    pub reset: bool,
+    /// The latest tick, or `null` if the symbol has not traded yet. Its `seq` is the sequence
+    /// number the next tick continues from.
+    pub quote: Option<Tick>,
+    /// The most recent candles per interval, oldest first; the last one is still open.
+    pub candles: BTreeMap<Interval, Vec<Candle>>,
+}
+
+/// Contents of the `candle` message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CandleUpdate {
+    /// The candle's symbol.
+    pub symbol: Symbol,
+    /// The candle's interval.
+    pub interval: Interval,
+    /// The final candle.
+    pub candle: Candle,
+}
+
+/// Contents of the `pong` message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pong {
+    /// The `ts` of the client's `ping`, unchanged.
+    pub ts: f64,
+    /// Server clock when answering, Unix milliseconds.
+    pub server_time: i64,
+}
+
+/// Contents of the `error` message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorMessage {
+    /// Stable machine-readable code.
+    pub code: ErrorCode,
+    /// Human-readable explanation; its wording may change.
+    pub message: String,
+}
+
+impl ClientMessage {
+    /// The message as a JSON text frame.
+    pub fn to_json(&self) -> String {
+        // unwrap: every field serializes infallibly (strings, numbers, string-keyed maps).
+        serde_json::to_string(self).expect("client messages always serialize")
+    }
+}
+
+impl ServerMessage {
+    /// The message as a JSON text frame.
+    pub fn to_json(&self) -> String {
+        // unwrap: every field serializes infallibly (strings, numbers, string-keyed maps).
+        serde_json::to_string(self).expect("server messages always serialize")
+    }
+
+    /// An `error` message.
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
+        ServerMessage::Error(ErrorMessage {
+            code,
+            message: message.into(),
+        })
+    }
+}

@@ -1,0 +1,380 @@
+//! Wire-format tests: every message round-trips, golden fixtures pin the exact JSON, and bad
+//! client input yields the documented error.
+//!
+//! The fixtures in `tests/fixtures/` are the contract with every client. If a change to them is
+//! deliberate, regenerate them with `UPDATE_FIXTURES=1 cargo test -p ticker-shared` and update
+//! `docs/PROTOCOL.md` in the same commit.
+
+use std::{collections::BTreeMap, path::PathBuf};
+
+use proptest::prelude::*;
+use ticker_shared::{
+    Candle, CandleUpdate, ClientMessage, DecodeError, ErrorCode, Hello, Interval, PROTOCOL_VERSION,
+    Pong, Price, ServerMessage, Snapshot, Symbol, SymbolInfo, SymbolList, Tick,
+    codec::{TickFrame, encode_tick},
+    decode_client, decode_server,
+};
+
+fn sym(text: &str) -> Symbol {
+    Symbol::new(text).expect("test symbols are valid")
+}
+
+fn tick(symbol: &str, seq: u64, price: i64) -> Tick {
+    Tick {
+        symbol: sym(symbol),
+        seq,
+        ts: 1_764_000_000_123,
+        price: Price(price),
+        size: 300,
+        bid: Price(price - 1),
+        ask: Price(price),
+        open: Price(18_650),
+        high: Price(18_800),
+        low: Price(18_600),
+        volume: 1_234_500,
+    }
+}
+
+fn candle(start: i64) -> Candle {
+    Candle {
+        start,
+        open: Price(18_700),
+        high: Price(18_740),
+        low: Price(18_690),
+        close: Price(18_734),
+        volume: 4_200,
+    }
+}
+
+fn client_samples() -> Vec<(&'static str, ClientMessage)> {
+    vec![
+        (
+            "client_subscribe",
+            ClientMessage::Subscribe {
+                symbols: SymbolList::Only(vec![sym("AAPL"), sym("MSFT")]),
+            },
+        ),
+        (
+            "client_subscribe_all",
+            ClientMessage::Subscribe {
+                symbols: SymbolList::All,
+            },
+        ),
+        (
+            "client_unsubscribe",
+            ClientMessage::Unsubscribe {
+                symbols: SymbolList::Only(vec![sym("MSFT")]),
+            },
+        ),
+        (
+            "client_resume",
+            ClientMessage::Resume {
+                instance_id: "5f0c2a9e7d31b4c8".into(),
+                last_seq: BTreeMap::from([(sym("AAPL"), 14_402), (sym("MSFT"), 13_977)]),
+            },
+        ),
+        (
+            "client_ping",
+            ClientMessage::Ping {
+                ts: 1_764_000_000_456.5,
+            },
+        ),
+    ]
+}
+
+fn server_samples() -> Vec<(&'static str, ServerMessage)> {
+    vec![
+        (
+            "server_hello",
+            ServerMessage::Hello(Hello {
+                protocol_version: PROTOCOL_VERSION,
+                instance_id: "5f0c2a9e7d31b4c8".into(),
+                started_at: 1_764_000_000_000,
+                server_time: 1_764_000_000_100,
+                heartbeat_interval_ms: 5_000,
+                intervals: Interval::ALL.to_vec(),
+                symbols: vec![SymbolInfo {
+                    symbol: sym("AAPL"),
+                    name: "Apple Inc.".into(),
+                    tick_size: Price(1),
+                    reference_price: Price(18_650),
+                }],
+            }),
+        ),
+        (
+            "server_snapshot",
+            ServerMessage::Snapshot(Snapshot {
+                symbol: sym("AAPL"),
+                reset: false,
+                quote: Some(tick("AAPL", 14_402, 18_734)),
+                candles: BTreeMap::from([
+                    (Interval::S1, vec![candle(1_764_000_000_000)]),
+                    (Interval::S5, vec![candle(1_764_000_000_000)]),
+                    (Interval::M1, vec![candle(1_763_999_980_000)]),
+                ]),
+            }),
+        ),
+        (
+            "server_ticks",
+            ServerMessage::Ticks {
+                ticks: vec![tick("AAPL", 14_403, 18_735), tick("MSFT", 13_978, 41_210)],
+            },
+        ),
+        (
+            "server_candle",
+            ServerMessage::Candle(CandleUpdate {
+                symbol: sym("AAPL"),
+                interval: Interval::S5,
+                candle: candle(1_764_000_000_000),
+            }),
+        ),
+        (
+            "server_unsubscribed",
+            ServerMessage::Unsubscribed {
+                symbols: vec![sym("MSFT")],
+            },
+        ),
+        (
+            "server_pong",
+            ServerMessage::Pong(Pong {
+                ts: 1_764_000_000_456.5,
+                server_time: 1_764_000_000_460,
+            }),
+        ),
+        (
+            "server_error",
+            ServerMessage::error(ErrorCode::UnknownSymbol, "unknown symbol \"FOO\""),
+        ),
+    ]
+}
+
+fn fixture_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(format!("{name}.json"))
+}
+
+/// Compares `json` with the fixture `name`, or rewrites the fixture when `UPDATE_FIXTURES` is set.
+fn assert_matches_fixture(name: &str, json: &str) {
+    let path = fixture_path(name);
+    if std::env::var_os("UPDATE_FIXTURES").is_some() {
+        std::fs::write(&path, format!("{json}\n")).expect("fixture is writable");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|err| {
+        panic!(
+            "fixture {} missing ({err}); see this file's header",
+            path.display()
+        )
+    });
+    assert_eq!(
+        json,
+        expected.trim_end(),
+        "wire format of {name} changed; see this file's header"
+    );
+}
+
+#[test]
+fn client_messages_match_their_fixtures_and_round_trip() {
+    for (name, message) in client_samples() {
+        let json = message.to_json();
+        assert_matches_fixture(name, &json);
+        assert_eq!(decode_client(&json), Ok(message), "{name}");
+    }
+}
+
+#[test]
+fn server_messages_match_their_fixtures_and_round_trip() {
+    for (name, message) in server_samples() {
+        let json = message.to_json();
+        assert_matches_fixture(name, &json);
+        assert_eq!(
+            decode_server(&json).expect("fixture decodes"),
+            message,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_tick_frame_built_from_shared_bytes_equals_the_serialized_message() {
+    let ticks = vec![
+        tick("AAPL", 1, 100),
+        tick("MSFT", 7, 200),
+        tick("AAPL", 2, 101),
+    ];
+    let mut frame = TickFrame::new();
+    for t in &ticks {
+        frame.push(&encode_tick(t));
+    }
+    assert_eq!(frame.len(), 3);
+    let expected = ServerMessage::Ticks { ticks }.to_json();
+    assert_eq!(frame.byte_len(), expected.len());
+    assert_eq!(frame.finish(), Some(expected));
+    assert!(frame.is_empty(), "finish leaves the frame empty for reuse");
+}
+
+#[test]
+fn bad_client_input_gets_the_documented_error_code() {
+    let too_large = format!(r#"{{"type":"ping","ts":1,"pad":"{}"}}"#, "x".repeat(20_000));
+    let deeply_nested = format!("{}{}", "[".repeat(1_000), "]".repeat(1_000));
+    let too_many = format!(
+        r#"{{"type":"resume","instance_id":"x","last_seq":{{{}}}}}"#,
+        (0..300)
+            .map(|i| format!(r#""S{i}":1"#))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let cases: &[(&str, &str, ErrorCode)] = &[
+        (
+            "plain text from the seed",
+            "안녕하세요!",
+            ErrorCode::MalformedJson,
+        ),
+        ("empty frame", "", ErrorCode::MalformedJson),
+        (
+            "truncated JSON",
+            r#"{"type":"subscribe","symbols":["AAPL""#,
+            ErrorCode::MalformedJson,
+        ),
+        (
+            "deeply nested JSON",
+            &deeply_nested,
+            ErrorCode::MalformedJson,
+        ),
+        ("oversize", &too_large, ErrorCode::MessageTooLarge),
+        ("array", r#"["subscribe"]"#, ErrorCode::NotAnObject),
+        ("number", "42", ErrorCode::NotAnObject),
+        ("no type", r#"{"symbols":["AAPL"]}"#, ErrorCode::MissingType),
+        ("non-string type", r#"{"type":7}"#, ErrorCode::MissingType),
+        (
+            "unknown type",
+            r#"{"type":"buy","symbol":"AAPL"}"#,
+            ErrorCode::UnknownType,
+        ),
+        (
+            "server type from a client",
+            r#"{"type":"hello"}"#,
+            ErrorCode::UnknownType,
+        ),
+        (
+            "unknown field",
+            r#"{"type":"subscribe","symbols":["AAPL"],"depth":10}"#,
+            ErrorCode::UnknownField,
+        ),
+        (
+            "missing field",
+            r#"{"type":"subscribe"}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "wrong field type",
+            r#"{"type":"subscribe","symbols":"AAPL"}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "empty symbol list",
+            r#"{"type":"subscribe","symbols":[]}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "malformed symbol",
+            r#"{"type":"subscribe","symbols":["<script>"]}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "huge number",
+            r#"{"type":"resume","instance_id":"x","last_seq":{"AAPL":1e400}}"#,
+            ErrorCode::MalformedJson,
+        ),
+        (
+            "negative seq",
+            r#"{"type":"resume","instance_id":"x","last_seq":{"AAPL":-1}}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "seq beyond u64",
+            r#"{"type":"resume","instance_id":"x","last_seq":{"AAPL":18446744073709551616}}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "too many resume symbols",
+            &too_many,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "ping without number",
+            r#"{"type":"ping","ts":"now"}"#,
+            ErrorCode::InvalidMessage,
+        ),
+    ];
+    for (what, input, code) in cases {
+        let err = decode_client(input).expect_err(what);
+        assert_eq!(err.code(), *code, "{what}: {err}");
+        let ServerMessage::Error(reply) = err.to_message() else {
+            panic!("{what}: not an error message")
+        };
+        assert!(
+            reply.message.len() < 300,
+            "{what}: error message too long: {}",
+            reply.message
+        );
+    }
+}
+
+#[test]
+fn errors_name_the_offending_part() {
+    let unknown_field = decode_client(r#"{"type":"subscribe","symbols":["AAPL"],"depth":10}"#);
+    assert_eq!(
+        unknown_field,
+        Err(DecodeError::UnknownField {
+            kind: "subscribe".into(),
+            field: "depth".into()
+        })
+    );
+    let unknown_type = decode_client(r#"{"type":"buy"}"#);
+    assert_eq!(unknown_type, Err(DecodeError::UnknownType("buy".into())));
+}
+
+fn symbol_strategy() -> impl Strategy<Value = Symbol> {
+    "[A-Z][A-Z0-9.-]{0,11}".prop_map(|text| sym(&text))
+}
+
+fn client_message_strategy() -> impl Strategy<Value = ClientMessage> {
+    let list = prop_oneof![
+        Just(SymbolList::All),
+        prop::collection::btree_set(symbol_strategy(), 1..20)
+            .prop_map(|set| SymbolList::Only(set.into_iter().collect())),
+    ];
+    prop_oneof![
+        list.clone()
+            .prop_map(|symbols| ClientMessage::Subscribe { symbols }),
+        list.prop_map(|symbols| ClientMessage::Unsubscribe { symbols }),
+        (
+            "[0-9a-f]{0,32}",
+            prop::collection::btree_map(symbol_strategy(), any::<u64>(), 0..20)
+        )
+            .prop_map(|(instance_id, last_seq)| ClientMessage::Resume {
+                instance_id,
+                last_seq
+            }),
+        (-1e15f64..1e15).prop_map(|ts| ClientMessage::Ping { ts }),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn decoding_arbitrary_text_never_panics(text in any::<String>()) {
+        let _ = decode_client(&text);
+    }
+
+    #[test]
+    fn decoding_json_shaped_text_never_panics(text in r#"\{"type":"(subscribe|resume|ping)"[,:\[\]{}"A-Z0-9*. -]{0,60}\}?"#) {
+        let _ = decode_client(&text);
+    }
+
+    #[test]
+    fn every_client_message_round_trips(message in client_message_strategy()) {
+        prop_assert_eq!(decode_client(&message.to_json()), Ok(message));
+    }
+}
