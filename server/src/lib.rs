@@ -1,1 +1,144 @@
+//! Ticker's server: simulates a stock market and streams it over WebSocket.
+//!
+//! How a tick flows, module by module:
+//!
+//! - [`catalogue`]: the instruments on offer.
+//! - [`simulator`]: pure, seeded price model producing ticks in time order.
+//! - [`feed`]: paces the simulator against the wall clock and publishes into the bus.
+//! - [`bus`]: the market-data bus interface ([`bus::MarketBus`]) and its in-process version.
+//! - [`market`]: per-symbol state: last tick, candles, resume history.
+//! - [`hub`]: the one task that owns the market and subscriptions and fans ticks out.
+//! - [`ws`]: the WebSocket endpoint and per-connection loop.
+//! - [`app`]: HTTP routes, shared state, health, metrics and static files.
+//! - [`config`]: command-line flags and environment variables.
+//! - [`universe`], [`metrics`]: symbol ids and counters.
+//!
+//! [`run`] wires them together; `main.rs` only parses the configuration and waits for a signal.
 
+pub mod app;
+pub mod bus;
+pub mod catalogue;
+pub mod config;
+pub mod feed;
+pub mod hub;
+pub mod market;
+pub mod metrics;
+pub mod simulator;
+pub mod universe;
+pub mod ws;
+
+use std::{future::Future, net::TcpListener, sync::Arc, time::Duration};
+
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::{
+    app::{AppState, Instance, Limits},
+    bus::{InProcessBus, MarketBus},
+    config::Config,
+    market::Market,
+    metrics::Metrics,
+    simulator::{Simulator, SimulatorConfig},
+    universe::Universe,
+};
+
+/// Ticks the in-process bus buffers for the hub (about a minute of the default market).
+const BUS_CAPACITY: usize = 8_192;
+
+/// Runs the server on `listener` until `shutdown` resolves, then closes every WebSocket with
+/// 1001 (waiting at most `config.shutdown_grace`) and stops.
+pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    let instruments = catalogue::select(&config.symbols)?;
+    let universe = Arc::new(Universe::new(instruments.iter().map(|i| i.info.clone()).collect()));
+    let seed = config.seed.unwrap_or_else(rand::random);
+    let instance = Instance::new();
+    let backfill_ms = i64::try_from(config.backfill.as_millis()).context("backfill is too long")?;
+
+    let simulation = SimulatorConfig { tick_rate: config.tick_rate, seed };
+    let mut simulator = Simulator::new(&instruments, simulation, instance.started_at - backfill_ms);
+    let mut market = Market::new(universe.clone(), config.history);
+    let backfilled = simulator.ticks_until(instance.started_at).filter_map(|tick| market.apply(tick)).count();
+    info!(seed, symbols = universe.len(), backfilled, instance = %instance.id, "market ready");
+
+    let metrics = Arc::new(Metrics::default());
+    let bus: Arc<dyn MarketBus> = Arc::new(InProcessBus::new(BUS_CAPACITY));
+    let (hub, hub_task) = hub::spawn(market, bus.subscribe(), metrics.clone());
+    let stop_feed = CancellationToken::new();
+    let feed_task = tokio::spawn(feed::run(simulator, bus.clone(), stop_feed.clone()));
+
+    let limits = Limits {
+        queue_bound: config.queue_bound as usize,
+        max_frame_bytes: config.max_frame_bytes as usize,
+        heartbeat_interval: config.heartbeat_interval,
+        heartbeat_timeout: config.heartbeat_timeout,
+    };
+    let state = web::Data::new(AppState::new(universe, hub, instance, limits, metrics.clone()));
+    let address = listener.local_addr()?;
+    let static_dir = config.static_dir.clone();
+    if !static_dir.join("index.html").is_file() {
+        warn!(dir = %static_dir.display(), "no built frontend found; run `cargo xtask run` to build it");
+    }
+    let app_state = state.clone();
+    let mut server = HttpServer::new(move || {
+        let state = app_state.clone();
+        let static_dir = static_dir.clone();
+        App::new().configure(move |routes| app::routes(routes, state, &static_dir))
+    })
+    .disable_signals()
+    .shutdown_timeout(config.shutdown_grace.as_secs().max(1))
+    // actix-web leaves Nagle's algorithm on; every tick would wait for the previous ACK.
+    .on_connect(|connection, _| {
+        if let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
+            let _ = tcp.set_nodelay(true);
+        }
+    })
+    .listen(listener)?;
+    if let Some(workers) = config.workers {
+        server = server.workers(workers);
+    }
+    let server = server.run();
+    let handle = server.handle();
+    let server_task = actix_web::rt::spawn(server);
+    info!("Ticker is live at http://{}", display_address(address));
+
+    shutdown.await;
+    info!("shutting down: closing every connection with 1001");
+    state.shutdown.cancel();
+    drain_connections(&state, config.shutdown_grace).await;
+    handle.stop(true).await;
+    stop_feed.cancel();
+    bus.close();
+    let _ = feed_task.await;
+    let _ = hub_task.await;
+    server_task.await.context("HTTP server task failed")??;
+    info!("stopped");
+    Ok(())
+}
+
+/// Waits until every connection has ended, or `grace` has passed.
+async fn drain_connections(state: &AppState, grace: Duration) {
+    let deadline = tokio::time::Instant::now() + grace;
+    loop {
+        // Register interest before checking, so a close between the check and the wait is seen.
+        let closed = state.connection_closed.notified();
+        let open = state.metrics.connections_open();
+        if open == 0 {
+            return;
+        }
+        if tokio::time::timeout_at(deadline, closed).await.is_err() {
+            warn!(open, "shutdown grace elapsed with connections still open");
+            return;
+        }
+    }
+}
+
+/// The address to show in the start-up message: `localhost` for the unspecified address.
+fn display_address(address: std::net::SocketAddr) -> String {
+    if address.ip().is_unspecified() {
+        format!("localhost:{}", address.port())
+    } else {
+        address.to_string()
+    }
+}

@@ -1,0 +1,144 @@
+//! The HTTP application: routes, shared state, static files, health and metrics.
+
+use std::{
+    path::Path,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use actix_files::Files;
+use actix_web::{HttpResponse, Responder, web};
+use serde::Serialize;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::{feed::unix_millis, hub::HubHandle, metrics::Metrics, universe::Universe, ws};
+
+/// Identity of this server process, sent in `hello`.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    /// Random id, different on every start; lets clients tell a restart from a dropped link.
+    pub id: String,
+    /// Start time, Unix milliseconds.
+    pub started_at: i64,
+}
+
+impl Instance {
+    /// A fresh identity for a process starting now.
+    pub fn new() -> Self {
+        Instance { id: format!("{:016x}", rand::random::<u64>()), started_at: unix_millis() }
+    }
+}
+
+impl Default for Instance {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Per-connection limits and timings, from the configuration.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Capacity of each client's outbound queue, in messages.
+    pub queue_bound: usize,
+    /// Largest frame or reassembled message accepted from a client, in bytes.
+    pub max_frame_bytes: usize,
+    /// How often the server pings.
+    pub heartbeat_interval: Duration,
+    /// Silence after which a client is dropped.
+    pub heartbeat_timeout: Duration,
+}
+
+/// State shared by every request handler and connection.
+#[derive(Debug)]
+pub struct AppState {
+    /// The symbols on offer.
+    pub universe: Arc<Universe>,
+    /// The fan-out hub.
+    pub hub: HubHandle,
+    /// This process's identity.
+    pub instance: Instance,
+    /// Connection limits.
+    pub limits: Limits,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+    /// Cancelled on shutdown: every connection then closes with 1001.
+    pub shutdown: CancellationToken,
+    /// Notified whenever a connection ends, so shutdown can wait for all of them.
+    pub connection_closed: Notify,
+    next_client: AtomicU64,
+}
+
+impl AppState {
+    /// Shared state over an already running hub.
+    pub fn new(universe: Arc<Universe>, hub: HubHandle, instance: Instance, limits: Limits, metrics: Arc<Metrics>) -> Self {
+        AppState {
+            universe,
+            hub,
+            instance,
+            limits,
+            metrics,
+            shutdown: CancellationToken::new(),
+            connection_closed: Notify::new(),
+            next_client: AtomicU64::new(1),
+        }
+    }
+
+    /// A new, unique connection id.
+    pub fn next_client_id(&self) -> u64 {
+        self.next_client.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// Registers every route: `/ws`, `/healthz`, `/metrics`, and the frontend at `/`.
+pub fn routes(config: &mut web::ServiceConfig, state: web::Data<AppState>, static_dir: &Path) {
+    config
+        .app_data(state)
+        .route("/ws", web::get().to(ws::upgrade))
+        .route("/healthz", web::get().to(healthz))
+        .route("/metrics", web::get().to(metrics));
+    if static_dir.join("index.html").is_file() {
+        config.service(Files::new("/", static_dir).index_file("index.html").prefer_utf8(true));
+    } else {
+        config.route("/", web::get().to(frontend_missing));
+    }
+}
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    instance_id: String,
+    uptime_ms: i64,
+    connections: u64,
+    symbols: usize,
+}
+
+async fn healthz(state: web::Data<AppState>) -> impl Responder {
+    web::Json(Health {
+        status: "ok",
+        instance_id: state.instance.id.clone(),
+        uptime_ms: unix_millis() - state.instance.started_at,
+        connections: state.metrics.connections_open(),
+        symbols: state.universe.len(),
+    })
+    .customize()
+    .insert_header(("cache-control", "no-store"))
+}
+
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(state.metrics.render_prometheus())
+}
+
+async fn frontend_missing() -> HttpResponse {
+    HttpResponse::ServiceUnavailable().content_type("text/html; charset=utf-8").body(
+        "<!doctype html><title>Ticker</title><h1>Ticker</h1>\
+         <p>The server is running, but the dashboard has not been built.</p>\
+         <p>Run <code>cargo xtask run</code> (or <code>trunk build --release</code>, then restart the server).</p>\
+         <p>The WebSocket feed is at <code>/ws</code>, health at <a href=\"/healthz\">/healthz</a>.</p>",
+    )
+}

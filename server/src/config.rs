@@ -1,0 +1,121 @@
+//! Server configuration: command-line flags, each with an environment-variable fallback.
+
+use std::{net::IpAddr, path::PathBuf, time::Duration};
+
+use clap::Parser;
+
+/// Ticker's server: simulates a stock market and streams it over WebSocket to the dashboard.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "ticker-server", version, about)]
+pub struct Config {
+    /// Address to listen on. Use 0.0.0.0 to accept connections from other machines.
+    #[arg(long, env = "TICKER_BIND", default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, env = "TICKER_PORT", default_value_t = 8080)]
+    pub port: u16,
+
+    /// Comma-separated symbols to simulate, e.g. AAPL,MSFT (default: the whole catalogue).
+    #[arg(long, env = "TICKER_SYMBOLS", value_delimiter = ',')]
+    pub symbols: Vec<String>,
+
+    /// Average ticks per second per symbol (random spacing around it).
+    #[arg(long, env = "TICKER_TICK_RATE", default_value_t = 4.0, value_parser = parse_tick_rate)]
+    pub tick_rate: f64,
+
+    /// Seed of the simulator: the same seed gives the same stream (default: random, logged).
+    #[arg(long, env = "TICKER_SEED")]
+    pub seed: Option<u64>,
+
+    /// Market history simulated before start so charts are full at once, e.g. 1h, 10m, 0s.
+    #[arg(long, env = "TICKER_BACKFILL", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub backfill: Duration,
+
+    /// Directory of the built frontend served at `/` (made by `trunk build --release`).
+    #[arg(long, env = "TICKER_STATIC_DIR", default_value = "dist")]
+    pub static_dir: PathBuf,
+
+    /// How often the server pings each client.
+    #[arg(long, env = "TICKER_HEARTBEAT_INTERVAL", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub heartbeat_interval: Duration,
+
+    /// A client silent (no frame, not even a pong) for this long is disconnected.
+    #[arg(long, env = "TICKER_HEARTBEAT_TIMEOUT", default_value = "15s", value_parser = humantime::parse_duration)]
+    pub heartbeat_timeout: Duration,
+
+    /// Messages a client's outbound queue holds before the client counts as too slow and is
+    /// disconnected (it can resume without loss).
+    #[arg(long, env = "TICKER_QUEUE_BOUND", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(16..=1_000_000))]
+    pub queue_bound: u32,
+
+    /// Ticks kept per symbol so a reconnecting client can resume without a gap.
+    #[arg(long, env = "TICKER_HISTORY", default_value_t = 2048)]
+    pub history: usize,
+
+    /// Largest WebSocket frame or message a client may send, in bytes; larger closes with 1009.
+    #[arg(long, env = "TICKER_MAX_FRAME_BYTES", default_value_t = 64 * 1024, value_parser = clap::value_parser!(u32).range(1024..=16 * 1024 * 1024))]
+    pub max_frame_bytes: u32,
+
+    /// HTTP worker threads (default: one per CPU core).
+    #[arg(long, env = "TICKER_WORKERS")]
+    pub workers: Option<usize>,
+
+    /// On SIGINT/SIGTERM, how long clients get to receive their close frames before exit.
+    #[arg(long, env = "TICKER_SHUTDOWN_GRACE", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub shutdown_grace: Duration,
+}
+
+fn parse_tick_rate(text: &str) -> Result<f64, String> {
+    let rate: f64 = text.parse().map_err(|err| format!("{err}"))?;
+    if rate.is_finite() && rate > 0.0 && rate <= 10_000.0 {
+        Ok(rate)
+    } else {
+        Err("must be a number of ticks per second above 0 and at most 10000".into())
+    }
+}
+
+impl Config {
+    /// Defaults for tests and tools: all flags at their default values, port 0 and no backfill.
+    pub fn for_tests() -> Self {
+        // unwrap: the defaults parse; `defaults_parse` checks it.
+        let mut config = Config::try_parse_from(["ticker-server"]).expect("defaults parse");
+        config.port = 0;
+        config.backfill = Duration::ZERO;
+        config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse() {
+        let config = Config::try_parse_from(["ticker-server"]).unwrap();
+        assert_eq!(config.port, 8080);
+        assert_eq!(config.bind.to_string(), "127.0.0.1");
+        assert_eq!(config.heartbeat_interval, Duration::from_secs(5));
+        assert!(config.symbols.is_empty());
+    }
+
+    #[test]
+    fn flags_parse_durations_and_lists() {
+        let config = Config::try_parse_from([
+            "ticker-server", "--symbols", "AAPL,MSFT", "--backfill", "10m", "--tick-rate", "2.5", "--seed", "7",
+        ])
+        .unwrap();
+        assert_eq!(config.symbols, ["AAPL", "MSFT"]);
+        assert_eq!(config.backfill, Duration::from_secs(600));
+        assert_eq!(config.tick_rate, 2.5);
+        assert_eq!(config.seed, Some(7));
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_a_message() {
+        for args in [["--tick-rate", "0"], ["--tick-rate", "fast"], ["--queue-bound", "1"], ["--backfill", "soon"]] {
+            let err = Config::try_parse_from(std::iter::once("ticker-server").chain(args)).unwrap_err();
+            assert!(err.to_string().contains(args[0]), "{err}");
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! `ticker-server`: parses the configuration, sets up logging and runs until SIGINT or SIGTERM.
+
+use std::net::{SocketAddr, TcpListener};
+
+use anyhow::Context;
+use clap::Parser;
+use ticker_server::config::Config;
+use tracing_subscriber::EnvFilter;
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,actix_server=warn")))
+        .init();
+    let address = SocketAddr::new(config.bind, config.port);
+    let listener = TcpListener::bind(address).with_context(|| format!("cannot listen on {address}"))?;
+    ticker_server::run(config, listener, shutdown_signal()).await
+}
+
+/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot listen for SIGTERM; only Ctrl-C stops the server");
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

@@ -1,0 +1,97 @@
+//! Process-wide counters, exposed at `/metrics` in the Prometheus text format.
+
+use std::{
+    fmt::Write,
+    sync::atomic::{AtomicU64, Ordering},
+};
+
+/// Counters updated by the hub and the connections. Relaxed atomics: each is an independent
+/// statistic, read only for reporting.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// WebSocket connections accepted since start.
+    pub connections_opened: AtomicU64,
+    /// WebSocket connections ended since start.
+    pub connections_closed: AtomicU64,
+    /// Ticks the hub received from the bus.
+    pub ticks_published: AtomicU64,
+    /// Ticks put in client queues (one per subscriber per tick, replays included).
+    pub tick_deliveries: AtomicU64,
+    /// WebSocket text frames written to clients.
+    pub frames_sent: AtomicU64,
+    /// Payload bytes of those frames.
+    pub bytes_sent: AtomicU64,
+    /// Text frames received from clients.
+    pub client_messages: AtomicU64,
+    /// Client messages refused with an `error` message.
+    pub client_errors: AtomicU64,
+    /// Clients disconnected because their outbound queue was full.
+    pub slow_consumer_disconnects: AtomicU64,
+    /// Clients disconnected because they were silent past the heartbeat timeout.
+    pub heartbeat_timeouts: AtomicU64,
+    /// Ticks the hub lost because it fell behind the bus.
+    pub bus_lagged_ticks: AtomicU64,
+}
+
+impl Metrics {
+    /// Adds `n` to `counter`.
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Adds one to `counter`.
+    pub fn inc(counter: &AtomicU64) {
+        Self::add(counter, 1);
+    }
+
+    /// Connections open now.
+    pub fn connections_open(&self) -> u64 {
+        let opened = self.connections_opened.load(Ordering::Relaxed);
+        opened.saturating_sub(self.connections_closed.load(Ordering::Relaxed))
+    }
+
+    /// The counters in the Prometheus text exposition format.
+    pub fn render_prometheus(&self) -> String {
+        let counters: [(&str, &str, &AtomicU64); 11] = [
+            ("connections_opened_total", "WebSocket connections accepted.", &self.connections_opened),
+            ("connections_closed_total", "WebSocket connections ended.", &self.connections_closed),
+            ("ticks_published_total", "Ticks received from the market-data bus.", &self.ticks_published),
+            ("tick_deliveries_total", "Ticks queued to clients.", &self.tick_deliveries),
+            ("frames_sent_total", "WebSocket text frames sent.", &self.frames_sent),
+            ("bytes_sent_total", "Payload bytes of frames sent.", &self.bytes_sent),
+            ("client_messages_total", "Text frames received from clients.", &self.client_messages),
+            ("client_errors_total", "Client messages refused with an error.", &self.client_errors),
+            ("slow_consumer_disconnects_total", "Clients closed because their queue was full.", &self.slow_consumer_disconnects),
+            ("heartbeat_timeouts_total", "Clients closed for silence past the heartbeat timeout.", &self.heartbeat_timeouts),
+            ("bus_lagged_ticks_total", "Ticks lost because the hub fell behind the bus.", &self.bus_lagged_ticks),
+        ];
+        let mut out = String::with_capacity(2048);
+        for (name, help, counter) in counters {
+            let value = counter.load(Ordering::Relaxed);
+            // Writing to a String cannot fail.
+            let _ = write!(out, "# HELP ticker_{name} {help}\n# TYPE ticker_{name} counter\nticker_{name} {value}\n");
+        }
+        let _ = write!(
+            out,
+            "# HELP ticker_connections_open WebSocket connections open now.\n# TYPE ticker_connections_open gauge\nticker_connections_open {}\n",
+            self.connections_open()
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_every_counter_with_help_and_type() {
+        let metrics = Metrics::default();
+        Metrics::add(&metrics.frames_sent, 7);
+        Metrics::inc(&metrics.connections_opened);
+        let text = metrics.render_prometheus();
+        assert!(text.contains("# TYPE ticker_frames_sent_total counter\nticker_frames_sent_total 7\n"));
+        assert!(text.contains("ticker_connections_open 1\n"));
+        assert_eq!(text.matches("# HELP").count(), 12);
+    }
+}
