@@ -29,7 +29,10 @@ pub struct Instance {
 impl Instance {
     /// A fresh identity for a process starting now.
     pub fn new() -> Self {
-        Instance { id: format!("{:016x}", rand::random::<u64>()), started_at: unix_millis() }
+        Instance {
+            id: format!("{:016x}", rand::random::<u64>()),
+            started_at: unix_millis(),
+        }
     }
 }
 
@@ -74,7 +77,13 @@ pub struct AppState {
 
 impl AppState {
     /// Shared state over an already running hub.
-    pub fn new(universe: Arc<Universe>, hub: HubHandle, instance: Instance, limits: Limits, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        universe: Arc<Universe>,
+        hub: HubHandle,
+        instance: Instance,
+        limits: Limits,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         AppState {
             universe,
             hub,
@@ -101,7 +110,11 @@ pub fn routes(config: &mut web::ServiceConfig, state: web::Data<AppState>, stati
         .route("/healthz", web::get().to(healthz))
         .route("/metrics", web::get().to(metrics));
     if static_dir.join("index.html").is_file() {
-        config.service(Files::new("/", static_dir).index_file("index.html").prefer_utf8(true));
+        config.service(
+            Files::new("/", static_dir)
+                .index_file("index.html")
+                .prefer_utf8(true),
+        );
     } else {
         config.route("/", web::get().to(frontend_missing));
     }

@@ -46,7 +46,10 @@ impl InProcessBus {
     /// A bus that buffers up to `capacity` ticks for its slowest subscriber.
     pub fn new(capacity: usize) -> Self {
         let (sender, _) = broadcast::channel(capacity.max(1));
-        InProcessBus { sender, closed: CancellationToken::new() }
+        InProcessBus {
+            sender,
+            closed: CancellationToken::new(),
+        }
     }
 }
 

@@ -97,8 +97,15 @@ pub fn select(wanted: &[String]) -> Result<Vec<Instrument>, UnknownSymbols> {
     if unknown.is_empty() {
         Ok(chosen)
     } else {
-        let offered = all.iter().map(|i| i.info.symbol.as_str()).collect::<Vec<_>>().join(",");
-        Err(UnknownSymbols { unknown: unknown.join(","), offered })
+        let offered = all
+            .iter()
+            .map(|i| i.info.symbol.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
+        Err(UnknownSymbols {
+            unknown: unknown.join(","),
+            offered,
+        })
     }
 }
 
@@ -113,8 +120,15 @@ mod tests {
         let mut symbols: Vec<&str> = all.iter().map(|i| i.info.symbol.as_str()).collect();
         symbols.sort_unstable();
         symbols.dedup();
-        assert_eq!(symbols.len(), all.len(), "duplicate symbol in the catalogue");
-        assert!(all.iter().all(|i| i.info.reference_price.cents() > 0 && i.volatility > 0.0));
+        assert_eq!(
+            symbols.len(),
+            all.len(),
+            "duplicate symbol in the catalogue"
+        );
+        assert!(
+            all.iter()
+                .all(|i| i.info.reference_price.cents() > 0 && i.volatility > 0.0)
+        );
     }
 
     #[test]

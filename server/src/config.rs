@@ -102,7 +102,15 @@ mod tests {
     #[test]
     fn flags_parse_durations_and_lists() {
         let config = Config::try_parse_from([
-            "ticker-server", "--symbols", "AAPL,MSFT", "--backfill", "10m", "--tick-rate", "2.5", "--seed", "7",
+            "ticker-server",
+            "--symbols",
+            "AAPL,MSFT",
+            "--backfill",
+            "10m",
+            "--tick-rate",
+            "2.5",
+            "--seed",
+            "7",
         ])
         .unwrap();
         assert_eq!(config.symbols, ["AAPL", "MSFT"]);
@@ -113,8 +121,14 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused_with_a_message() {
-        for args in [["--tick-rate", "0"], ["--tick-rate", "fast"], ["--queue-bound", "1"], ["--backfill", "soon"]] {
-            let err = Config::try_parse_from(std::iter::once("ticker-server").chain(args)).unwrap_err();
+        for args in [
+            ["--tick-rate", "0"],
+            ["--tick-rate", "fast"],
+            ["--queue-bound", "1"],
+            ["--backfill", "soon"],
+        ] {
+            let err =
+                Config::try_parse_from(std::iter::once("ticker-server").chain(args)).unwrap_err();
             assert!(err.to_string().contains(args[0]), "{err}");
         }
     }

@@ -1,6 +1,9 @@
 //! The feed: paces the simulator against the wall clock and publishes its ticks to the bus.
 
-use std::{sync::Arc, time::{Duration, SystemTime, UNIX_EPOCH}};
+use std::{
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
 
 use tokio_util::sync::CancellationToken;
 use tracing::info;
@@ -9,7 +12,9 @@ use crate::{bus::MarketBus, simulator::Simulator};
 
 /// The wall clock in Unix milliseconds.
 pub fn unix_millis() -> i64 {
-    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO);
     i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }
 

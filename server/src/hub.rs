@@ -55,11 +55,26 @@ pub struct ClientLink {
 }
 
 enum Command {
-    Connect { client: ClientId, link: ClientLink },
-    Subscribe { client: ClientId, ids: Vec<SymbolId> },
-    Unsubscribe { client: ClientId, ids: Vec<SymbolId> },
-    Resume { client: ClientId, same_instance: bool, last_seq: Vec<(SymbolId, u64)> },
-    Disconnect { client: ClientId },
+    Connect {
+        client: ClientId,
+        link: ClientLink,
+    },
+    Subscribe {
+        client: ClientId,
+        ids: Vec<SymbolId>,
+    },
+    Unsubscribe {
+        client: ClientId,
+        ids: Vec<SymbolId>,
+    },
+    Resume {
+        client: ClientId,
+        same_instance: bool,
+        last_seq: Vec<(SymbolId, u64)>,
+    },
+    Disconnect {
+        client: ClientId,
+    },
 }
 
 /// A cheap, clonable handle for sending commands to the hub. Every method waits only if the
@@ -92,8 +107,18 @@ impl HubHandle {
 
     /// Subscribes `client` to each symbol of `last_seq`, replaying the ticks after the given
     /// sequence number when `same_instance` and the history allow, else sending a reset snapshot.
-    pub async fn resume(&self, client: ClientId, same_instance: bool, last_seq: Vec<(SymbolId, u64)>) {
-        self.send(Command::Resume { client, same_instance, last_seq }).await;
+    pub async fn resume(
+        &self,
+        client: ClientId,
+        same_instance: bool,
+        last_seq: Vec<(SymbolId, u64)>,
+    ) {
+        self.send(Command::Resume {
+            client,
+            same_instance,
+            last_seq,
+        })
+        .await;
     }
 
     /// Forgets a connection.
@@ -142,7 +167,11 @@ pub struct Hub {
 
 /// Starts the hub on the current Tokio runtime. It runs until the bus ends or every handle is
 /// dropped.
-pub fn spawn(market: Market, bus: BusSubscription, metrics: Arc<Metrics>) -> (HubHandle, tokio::task::JoinHandle<()>) {
+pub fn spawn(
+    market: Market,
+    bus: BusSubscription,
+    metrics: Arc<Metrics>,
+) -> (HubHandle, tokio::task::JoinHandle<()>) {
     let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
     let hub = Hub::new(market, metrics);
     let task = tokio::spawn(hub.run(bus, receiver));
@@ -191,8 +220,11 @@ impl Hub {
         };
         let id = applied.id;
         self.snapshot_cache[id.0] = None;
-        let candles: Vec<ByteString> =
-            applied.closed.into_iter().map(|update| ServerMessage::Candle(update).to_json().into()).collect();
+        let candles: Vec<ByteString> = applied
+            .closed
+            .into_iter()
+            .map(|update| ServerMessage::Candle(update).to_json().into())
+            .collect();
         for subscriber in &self.subscribers[id.0] {
             let delivered = candles
                 .iter()
@@ -203,7 +235,10 @@ impl Hub {
                 self.failed.push((subscriber.client, dropped));
             }
         }
-        Metrics::add(&self.metrics.tick_deliveries, self.subscribers[id.0].len() as u64);
+        Metrics::add(
+            &self.metrics.tick_deliveries,
+            self.subscribers[id.0].len() as u64,
+        );
         self.drop_failed();
     }
 
@@ -211,7 +246,14 @@ impl Hub {
         match command {
             Command::Connect { client, link } => {
                 let slots = vec![None; self.subscribers.len()];
-                self.clients.insert(client, Client { outbox: link.outbox, kick: Some(link.kick), slots });
+                self.clients.insert(
+                    client,
+                    Client {
+                        outbox: link.outbox,
+                        kick: Some(link.kick),
+                        slots,
+                    },
+                );
             }
             Command::Subscribe { client, ids } => {
                 for id in ids {
@@ -225,11 +267,18 @@ impl Hub {
                 for &id in &ids {
                     self.remove_subscription(client, id);
                 }
-                let symbols = ids.iter().map(|&id| self.market.universe().symbol(id).clone()).collect();
+                let symbols = ids
+                    .iter()
+                    .map(|&id| self.market.universe().symbol(id).clone())
+                    .collect();
                 let confirmation = ServerMessage::Unsubscribed { symbols }.to_json();
                 self.enqueue(client, Outbound::Message(confirmation.into()));
             }
-            Command::Resume { client, same_instance, last_seq } => {
+            Command::Resume {
+                client,
+                same_instance,
+                last_seq,
+            } => {
                 for (id, seq) in last_seq {
                     self.resume(client, id, same_instance, seq);
                 }
@@ -244,7 +293,11 @@ impl Hub {
             return;
         }
         self.add_subscription(client, id);
-        let replay = if same_instance { self.market.replay_after(id, last_seq) } else { Replay::Unavailable };
+        let replay = if same_instance {
+            self.market.replay_after(id, last_seq)
+        } else {
+            Replay::Unavailable
+        };
         let frames: Vec<ByteString> = match replay {
             Replay::UpToDate => Vec::new(),
             Replay::Ticks(ticks) => {
@@ -259,7 +312,11 @@ impl Hub {
                     })
                     .collect()
             }
-            Replay::Unavailable => vec![ServerMessage::Snapshot(self.market.snapshot(id, true)).to_json().into()],
+            Replay::Unavailable => vec![
+                ServerMessage::Snapshot(self.market.snapshot(id, true))
+                    .to_json()
+                    .into(),
+            ],
         };
         for frame in frames {
             self.enqueue(client, Outbound::Message(frame));
@@ -270,7 +327,11 @@ impl Hub {
     fn snapshot(&mut self, id: SymbolId) -> ByteString {
         let market = &self.market;
         self.snapshot_cache[id.0]
-            .get_or_insert_with(|| ServerMessage::Snapshot(market.snapshot(id, false)).to_json().into())
+            .get_or_insert_with(|| {
+                ServerMessage::Snapshot(market.snapshot(id, false))
+                    .to_json()
+                    .into()
+            })
             .clone()
     }
 
@@ -284,12 +345,19 @@ impl Hub {
         }
         let list = &mut self.subscribers[id.0];
         entry.slots[id.0] = Some(list.len());
-        list.push(Subscriber { client, outbox: entry.outbox.clone() });
+        list.push(Subscriber {
+            client,
+            outbox: entry.outbox.clone(),
+        });
         true
     }
 
     fn remove_subscription(&mut self, client: ClientId, id: SymbolId) {
-        let Some(position) = self.clients.get_mut(&client).and_then(|entry| entry.slots[id.0].take()) else {
+        let Some(position) = self
+            .clients
+            .get_mut(&client)
+            .and_then(|entry| entry.slots[id.0].take())
+        else {
             return;
         };
         let list = &mut self.subscribers[id.0];
@@ -305,8 +373,13 @@ impl Hub {
         let Some(entry) = self.clients.get(&client) else {
             return;
         };
-        let subscribed: Vec<SymbolId> =
-            entry.slots.iter().enumerate().filter(|(_, slot)| slot.is_some()).map(|(i, _)| SymbolId(i)).collect();
+        let subscribed: Vec<SymbolId> = entry
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, slot)| slot.is_some())
+            .map(|(i, _)| SymbolId(i))
+            .collect();
         for id in subscribed {
             self.remove_subscription(client, id);
         }
@@ -324,7 +397,10 @@ impl Hub {
     fn drop_failed(&mut self) {
         while let Some((client, dropped)) = self.failed.pop() {
             if dropped == Dropped::QueueFull
-                && let Some(kick) = self.clients.get_mut(&client).and_then(|entry| entry.kick.take())
+                && let Some(kick) = self
+                    .clients
+                    .get_mut(&client)
+                    .and_then(|entry| entry.kick.take())
             {
                 info!(client, "disconnecting slow consumer");
                 Metrics::inc(&self.metrics.slow_consumer_disconnects);
@@ -341,4 +417,184 @@ fn deliver(outbox: &mpsc::Sender<Outbound>, item: Outbound) -> Result<(), Droppe
         mpsc::error::TrySendError::Full(_) => Dropped::QueueFull,
         mpsc::error::TrySendError::Closed(_) => Dropped::Gone,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use ticker_shared::{Price, Symbol, SymbolInfo, Tick};
+
+    use super::*;
+    use crate::universe::Universe;
+
+    fn hub() -> Hub {
+        let info = |s: &str| SymbolInfo {
+            symbol: Symbol::new(s).unwrap(),
+            name: s.into(),
+            tick_size: Price(1),
+            reference_price: Price(100),
+        };
+        let universe = Arc::new(Universe::new(vec![info("AAPL"), info("MSFT")]));
+        Hub::new(Market::new(universe, 16), Arc::new(Metrics::default()))
+    }
+
+    fn tick(symbol: &str, seq: u64) -> Tick {
+        Tick {
+            symbol: Symbol::new(symbol).unwrap(),
+            seq,
+            ts: 1_000,
+            price: Price(100),
+            size: 1,
+            bid: Price(99),
+            ask: Price(100),
+            open: Price(100),
+            high: Price(100),
+            low: Price(100),
+            volume: seq,
+        }
+    }
+
+    struct TestClient {
+        outbox: mpsc::Receiver<Outbound>,
+        kicked: oneshot::Receiver<Kick>,
+    }
+
+    fn connect(hub: &mut Hub, client: ClientId, bound: usize) -> TestClient {
+        let (outbox, receiver) = mpsc::channel(bound);
+        let (kick, kicked) = oneshot::channel();
+        hub.on_command(Command::Connect {
+            client,
+            link: ClientLink { outbox, kick },
+        });
+        TestClient {
+            outbox: receiver,
+            kicked,
+        }
+    }
+
+    fn drain(client: &mut TestClient) -> Vec<Outbound> {
+        std::iter::from_fn(|| client.outbox.try_recv().ok()).collect()
+    }
+
+    fn ticks(items: &[Outbound]) -> Vec<ByteString> {
+        items
+            .iter()
+            .filter_map(|item| match item {
+                Outbound::Tick(bytes) => Some(bytes.clone()),
+                Outbound::Message(_) => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_subscriber_gets_the_same_serialized_bytes() {
+        let mut hub = hub();
+        let mut clients: Vec<TestClient> = (1..=2).map(|id| connect(&mut hub, id, 16)).collect();
+        for id in 1..=2 {
+            hub.on_command(Command::Subscribe {
+                client: id,
+                ids: vec![SymbolId(0)],
+            });
+        }
+        hub.on_tick(tick("AAPL", 1));
+        let received: Vec<Vec<ByteString>> = clients.iter_mut().map(|c| ticks(&drain(c))).collect();
+        assert_eq!(received[0].len(), 1);
+        assert_eq!(received[0], received[1]);
+        assert_eq!(
+            received[0][0].as_ptr(),
+            received[1][0].as_ptr(),
+            "one serialization, shared"
+        );
+    }
+
+    #[test]
+    fn a_full_queue_kicks_only_that_client() {
+        let mut hub = hub();
+        let mut slow = connect(&mut hub, 1, 2);
+        let mut fast = connect(&mut hub, 2, 64);
+        for id in 1..=2 {
+            hub.on_command(Command::Subscribe {
+                client: id,
+                ids: vec![SymbolId(0)],
+            });
+        }
+        drain(&mut fast);
+        for seq in 1..=5 {
+            hub.on_tick(tick("AAPL", seq));
+        }
+        assert_eq!(slow.kicked.try_recv(), Ok(Kick::SlowConsumer));
+        assert_eq!(
+            ticks(&drain(&mut fast)).len(),
+            5,
+            "the fast client got every tick"
+        );
+        assert!(!hub.clients.contains_key(&1));
+        assert_eq!(hub.subscribers[0].len(), 1);
+        assert_eq!(
+            hub.metrics
+                .slow_consumer_disconnects
+                .load(std::sync::atomic::Ordering::Relaxed),
+            1
+        );
+    }
+
+    #[test]
+    fn subscriber_bookkeeping_survives_removals_in_any_order() {
+        let mut hub = hub();
+        let mut clients: Vec<TestClient> = (0..5).map(|id| connect(&mut hub, id, 64)).collect();
+        for id in 0..5 {
+            hub.on_command(Command::Subscribe {
+                client: id,
+                ids: vec![SymbolId(0), SymbolId(1)],
+            });
+        }
+        hub.on_command(Command::Disconnect { client: 2 });
+        hub.on_command(Command::Disconnect { client: 0 });
+        hub.on_command(Command::Unsubscribe {
+            client: 4,
+            ids: vec![SymbolId(0)],
+        });
+        clients.iter_mut().for_each(|c| {
+            drain(c);
+        });
+        hub.on_tick(tick("AAPL", 1));
+        hub.on_tick(tick("MSFT", 1));
+        let counts: Vec<usize> = clients.iter_mut().map(|c| ticks(&drain(c)).len()).collect();
+        assert_eq!(counts, vec![0, 2, 0, 2, 1]);
+        for (position, subscriber) in hub.subscribers[0].iter().enumerate() {
+            assert_eq!(hub.clients[&subscriber.client].slots[0], Some(position));
+        }
+    }
+
+    #[test]
+    fn a_resume_replays_in_frames_before_the_next_live_tick() {
+        let mut hub = hub();
+        for seq in 1..=5 {
+            hub.on_tick(tick("AAPL", seq));
+        }
+        let mut client = connect(&mut hub, 1, 16);
+        let instance_matches = true;
+        hub.on_command(Command::Resume {
+            client: 1,
+            same_instance: instance_matches,
+            last_seq: vec![(SymbolId(0), 2)],
+        });
+        hub.on_tick(tick("AAPL", 6));
+        let items = drain(&mut client);
+        assert_eq!(
+            items.len(),
+            2,
+            "one replay frame, then the live tick: {items:?}"
+        );
+        let Outbound::Message(replay) = &items[0] else {
+            panic!("replay is a frame")
+        };
+        let Ok(ServerMessage::Ticks { ticks }) = ticker_shared::decode_server(replay) else {
+            panic!("a ticks frame")
+        };
+        assert_eq!(
+            ticks.iter().map(|t| t.seq).collect::<Vec<_>>(),
+            vec![3, 4, 5]
+        );
+        assert!(matches!(&items[1], Outbound::Tick(_)));
+    }
 }

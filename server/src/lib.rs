@@ -49,17 +49,29 @@ const BUS_CAPACITY: usize = 8_192;
 
 /// Runs the server on `listener` until `shutdown` resolves, then closes every WebSocket with
 /// 1001 (waiting at most `config.shutdown_grace`) and stops.
-pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
     let instruments = catalogue::select(&config.symbols)?;
-    let universe = Arc::new(Universe::new(instruments.iter().map(|i| i.info.clone()).collect()));
+    let universe = Arc::new(Universe::new(
+        instruments.iter().map(|i| i.info.clone()).collect(),
+    ));
     let seed = config.seed.unwrap_or_else(rand::random);
     let instance = Instance::new();
     let backfill_ms = i64::try_from(config.backfill.as_millis()).context("backfill is too long")?;
 
-    let simulation = SimulatorConfig { tick_rate: config.tick_rate, seed };
+    let simulation = SimulatorConfig {
+        tick_rate: config.tick_rate,
+        seed,
+    };
     let mut simulator = Simulator::new(&instruments, simulation, instance.started_at - backfill_ms);
     let mut market = Market::new(universe.clone(), config.history);
-    let backfilled = simulator.ticks_until(instance.started_at).filter_map(|tick| market.apply(tick)).count();
+    let backfilled = simulator
+        .ticks_until(instance.started_at)
+        .filter_map(|tick| market.apply(tick))
+        .count();
     info!(seed, symbols = universe.len(), backfilled, instance = %instance.id, "market ready");
 
     let metrics = Arc::new(Metrics::default());
@@ -74,7 +86,13 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Ou
         heartbeat_interval: config.heartbeat_interval,
         heartbeat_timeout: config.heartbeat_timeout,
     };
-    let state = web::Data::new(AppState::new(universe, hub, instance, limits, metrics.clone()));
+    let state = web::Data::new(AppState::new(
+        universe,
+        hub,
+        instance,
+        limits,
+        metrics.clone(),
+    ));
     let address = listener.local_addr()?;
     let static_dir = config.static_dir.clone();
     if !static_dir.join("index.html").is_file() {

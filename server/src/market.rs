@@ -1,7 +1,10 @@
 //! The gateway's view of the market: per symbol, the last tick, candles at every interval and
 //! a bounded history of recent ticks for gap-free resume. Pure state, no I/O; the hub owns it.
 
-use std::{collections::{BTreeMap, VecDeque}, sync::Arc};
+use std::{
+    collections::{BTreeMap, VecDeque},
+    sync::Arc,
+};
 
 use bytestring::ByteString;
 use ticker_shared::{CandleSeries, CandleUpdate, Interval, Snapshot, Tick, codec::encode_tick};
@@ -61,11 +64,18 @@ impl Market {
             .all_ids()
             .map(|_| Book {
                 last: None,
-                candles: Interval::ALL.iter().map(|&i| CandleSeries::new(i, CANDLE_HISTORY)).collect(),
+                candles: Interval::ALL
+                    .iter()
+                    .map(|&i| CandleSeries::new(i, CANDLE_HISTORY))
+                    .collect(),
                 history: VecDeque::with_capacity(history_len.min(4096)),
             })
             .collect();
-        Market { universe, books, history_len }
+        Market {
+            universe,
+            books,
+            history_len,
+        }
     }
 
     /// The symbols this market tracks.
@@ -102,7 +112,11 @@ impl Market {
             book.history.push_back((tick.seq, encoded.clone()));
         }
         book.last = Some(tick);
-        Some(Applied { id, encoded, closed })
+        Some(Applied {
+            id,
+            encoded,
+            closed,
+        })
     }
 
     /// The sequence number of the latest tick of `id` (0 before the first).
@@ -116,9 +130,19 @@ impl Market {
         let candles: BTreeMap<Interval, Vec<_>> = book
             .candles
             .iter()
-            .map(|series| (series.interval(), series.latest(SNAPSHOT_CANDLES).copied().collect()))
+            .map(|series| {
+                (
+                    series.interval(),
+                    series.latest(SNAPSHOT_CANDLES).copied().collect(),
+                )
+            })
             .collect();
-        Snapshot { symbol: self.universe.symbol(id).clone(), reset, quote: book.last.clone(), candles }
+        Snapshot {
+            symbol: self.universe.symbol(id).clone(),
+            reset,
+            quote: book.last.clone(),
+            candles,
+        }
     }
 
     /// The ticks of `id` after sequence number `last_seq`, if the history still holds them all.
@@ -136,13 +160,19 @@ impl Market {
         }
         // The history is contiguous, so the tick after `last_seq` sits at a fixed offset.
         let skip = usize::try_from(last_seq + 1 - oldest).unwrap_or(usize::MAX);
-        Replay::Ticks(book.history.iter().skip(skip).map(|(_, encoded)| encoded).collect())
+        Replay::Ticks(
+            book.history
+                .iter()
+                .skip(skip)
+                .map(|(_, encoded)| encoded)
+                .collect(),
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use ticker_shared::{Price, Symbol, SymbolInfo, decode_server, ServerMessage};
+    use ticker_shared::{Price, ServerMessage, Symbol, SymbolInfo, decode_server};
 
     use super::*;
 
@@ -173,12 +203,16 @@ mod tests {
     }
 
     fn seqs(replay: Replay<'_>) -> Vec<u64> {
-        let Replay::Ticks(ticks) = replay else { panic!("expected ticks, got {replay:?}") };
+        let Replay::Ticks(ticks) = replay else {
+            panic!("expected ticks, got {replay:?}")
+        };
         ticks
             .iter()
             .map(|encoded| {
                 let frame = format!(r#"{{"type":"ticks","ticks":[{encoded}]}}"#);
-                let Ok(ServerMessage::Ticks { ticks }) = decode_server(&frame) else { panic!("bad tick") };
+                let Ok(ServerMessage::Ticks { ticks }) = decode_server(&frame) else {
+                    panic!("bad tick")
+                };
                 ticks[0].seq
             })
             .collect()
@@ -191,8 +225,14 @@ mod tests {
             market.apply(tick(seq, seq as i64 * 100));
         }
         assert_eq!(seqs(market.replay_after(SymbolId(0), 7)), vec![8, 9, 10]);
-        assert_eq!(seqs(market.replay_after(SymbolId(0), 0)), (1..=10).collect::<Vec<_>>());
-        assert!(matches!(market.replay_after(SymbolId(0), 10), Replay::UpToDate));
+        assert_eq!(
+            seqs(market.replay_after(SymbolId(0), 0)),
+            (1..=10).collect::<Vec<_>>()
+        );
+        assert!(matches!(
+            market.replay_after(SymbolId(0), 10),
+            Replay::UpToDate
+        ));
     }
 
     #[test]
@@ -201,9 +241,18 @@ mod tests {
         for seq in 1..=10 {
             market.apply(tick(seq, 0));
         }
-        assert_eq!(seqs(market.replay_after(SymbolId(0), 5)), vec![6, 7, 8, 9, 10]);
-        assert!(matches!(market.replay_after(SymbolId(0), 4), Replay::Unavailable));
-        assert!(matches!(market.replay_after(SymbolId(0), 11), Replay::Unavailable));
+        assert_eq!(
+            seqs(market.replay_after(SymbolId(0), 5)),
+            vec![6, 7, 8, 9, 10]
+        );
+        assert!(matches!(
+            market.replay_after(SymbolId(0), 4),
+            Replay::Unavailable
+        ));
+        assert!(matches!(
+            market.replay_after(SymbolId(0), 11),
+            Replay::Unavailable
+        ));
     }
 
     #[test]
@@ -212,7 +261,10 @@ mod tests {
         for seq in [1, 2, 3, 7, 8] {
             market.apply(tick(seq, 0));
         }
-        assert!(matches!(market.replay_after(SymbolId(0), 2), Replay::Unavailable));
+        assert!(matches!(
+            market.replay_after(SymbolId(0), 2),
+            Replay::Unavailable
+        ));
         assert_eq!(seqs(market.replay_after(SymbolId(0), 7)), vec![8]);
     }
 
@@ -221,7 +273,10 @@ mod tests {
         let mut market = market(10);
         assert!(market.apply(tick(1, 1_000)).unwrap().closed.is_empty());
         let closed = market.apply(tick(2, 2_000)).unwrap().closed;
-        assert_eq!(closed.iter().map(|c| c.interval).collect::<Vec<_>>(), vec![Interval::S1]);
+        assert_eq!(
+            closed.iter().map(|c| c.interval).collect::<Vec<_>>(),
+            vec![Interval::S1]
+        );
         let closed = market.apply(tick(3, 60_000)).unwrap().closed;
         assert_eq!(closed.len(), 3, "1s, 5s and 1m all roll over at one minute");
         let snapshot = market.snapshot(SymbolId(0), false);

@@ -53,23 +53,70 @@ impl Metrics {
     /// The counters in the Prometheus text exposition format.
     pub fn render_prometheus(&self) -> String {
         let counters: [(&str, &str, &AtomicU64); 11] = [
-            ("connections_opened_total", "WebSocket connections accepted.", &self.connections_opened),
-            ("connections_closed_total", "WebSocket connections ended.", &self.connections_closed),
-            ("ticks_published_total", "Ticks received from the market-data bus.", &self.ticks_published),
-            ("tick_deliveries_total", "Ticks queued to clients.", &self.tick_deliveries),
-            ("frames_sent_total", "WebSocket text frames sent.", &self.frames_sent),
-            ("bytes_sent_total", "Payload bytes of frames sent.", &self.bytes_sent),
-            ("client_messages_total", "Text frames received from clients.", &self.client_messages),
-            ("client_errors_total", "Client messages refused with an error.", &self.client_errors),
-            ("slow_consumer_disconnects_total", "Clients closed because their queue was full.", &self.slow_consumer_disconnects),
-            ("heartbeat_timeouts_total", "Clients closed for silence past the heartbeat timeout.", &self.heartbeat_timeouts),
-            ("bus_lagged_ticks_total", "Ticks lost because the hub fell behind the bus.", &self.bus_lagged_ticks),
+            (
+                "connections_opened_total",
+                "WebSocket connections accepted.",
+                &self.connections_opened,
+            ),
+            (
+                "connections_closed_total",
+                "WebSocket connections ended.",
+                &self.connections_closed,
+            ),
+            (
+                "ticks_published_total",
+                "Ticks received from the market-data bus.",
+                &self.ticks_published,
+            ),
+            (
+                "tick_deliveries_total",
+                "Ticks queued to clients.",
+                &self.tick_deliveries,
+            ),
+            (
+                "frames_sent_total",
+                "WebSocket text frames sent.",
+                &self.frames_sent,
+            ),
+            (
+                "bytes_sent_total",
+                "Payload bytes of frames sent.",
+                &self.bytes_sent,
+            ),
+            (
+                "client_messages_total",
+                "Text frames received from clients.",
+                &self.client_messages,
+            ),
+            (
+                "client_errors_total",
+                "Client messages refused with an error.",
+                &self.client_errors,
+            ),
+            (
+                "slow_consumer_disconnects_total",
+                "Clients closed because their queue was full.",
+                &self.slow_consumer_disconnects,
+            ),
+            (
+                "heartbeat_timeouts_total",
+                "Clients closed for silence past the heartbeat timeout.",
+                &self.heartbeat_timeouts,
+            ),
+            (
+                "bus_lagged_ticks_total",
+                "Ticks lost because the hub fell behind the bus.",
+                &self.bus_lagged_ticks,
+            ),
         ];
         let mut out = String::with_capacity(2048);
         for (name, help, counter) in counters {
             let value = counter.load(Ordering::Relaxed);
             // Writing to a String cannot fail.
-            let _ = write!(out, "# HELP ticker_{name} {help}\n# TYPE ticker_{name} counter\nticker_{name} {value}\n");
+            let _ = write!(
+                out,
+                "# HELP ticker_{name} {help}\n# TYPE ticker_{name} counter\nticker_{name} {value}\n"
+            );
         }
         let _ = write!(
             out,
@@ -90,7 +137,9 @@ mod tests {
         Metrics::add(&metrics.frames_sent, 7);
         Metrics::inc(&metrics.connections_opened);
         let text = metrics.render_prometheus();
-        assert!(text.contains("# TYPE ticker_frames_sent_total counter\nticker_frames_sent_total 7\n"));
+        assert!(
+            text.contains("# TYPE ticker_frames_sent_total counter\nticker_frames_sent_total 7\n")
+        );
         assert!(text.contains("ticker_connections_open 1\n"));
         assert_eq!(text.matches("# HELP").count(), 12);
     }

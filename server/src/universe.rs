@@ -18,7 +18,11 @@ pub struct Universe {
 impl Universe {
     /// A universe of these symbols, in this order.
     pub fn new(infos: Vec<SymbolInfo>) -> Self {
-        let ids = infos.iter().enumerate().map(|(i, info)| (info.symbol.clone(), SymbolId(i))).collect();
+        let ids = infos
+            .iter()
+            .enumerate()
+            .map(|(i, info)| (info.symbol.clone(), SymbolId(i)))
+            .collect();
         Universe { infos, ids }
     }
 
@@ -64,7 +68,10 @@ impl Universe {
     }
 
     /// The ids of `symbols`, or every one of them that is not offered.
-    pub fn resolve_each<'a>(&self, symbols: impl Iterator<Item = &'a Symbol>) -> Result<Vec<SymbolId>, Vec<Symbol>> {
+    pub fn resolve_each<'a>(
+        &self,
+        symbols: impl Iterator<Item = &'a Symbol>,
+    ) -> Result<Vec<SymbolId>, Vec<Symbol>> {
         let mut ids = Vec::new();
         let mut unknown = Vec::new();
         for symbol in symbols {
@@ -73,7 +80,11 @@ impl Universe {
                 None => unknown.push(symbol.clone()),
             }
         }
-        if unknown.is_empty() { Ok(ids) } else { Err(unknown) }
+        if unknown.is_empty() {
+            Ok(ids)
+        } else {
+            Err(unknown)
+        }
     }
 }
 
@@ -98,13 +109,24 @@ mod tests {
         let universe = universe();
         let msft = SymbolList::Only(vec![Symbol::new("MSFT").unwrap()]);
         assert_eq!(universe.resolve(&msft), Ok(vec![SymbolId(1)]));
-        assert_eq!(universe.resolve(&SymbolList::All), Ok(vec![SymbolId(0), SymbolId(1)]));
+        assert_eq!(
+            universe.resolve(&SymbolList::All),
+            Ok(vec![SymbolId(0), SymbolId(1)])
+        );
     }
 
     #[test]
     fn names_every_unknown_symbol() {
-        let list = SymbolList::Only(["AAPL", "FOO", "BAR"].iter().map(|s| Symbol::new(s).unwrap()).collect());
+        let list = SymbolList::Only(
+            ["AAPL", "FOO", "BAR"]
+                .iter()
+                .map(|s| Symbol::new(s).unwrap())
+                .collect(),
+        );
         let unknown = universe().resolve(&list).unwrap_err();
-        assert_eq!(unknown.iter().map(Symbol::as_str).collect::<Vec<_>>(), ["FOO", "BAR"]);
+        assert_eq!(
+            unknown.iter().map(Symbol::as_str).collect::<Vec<_>>(),
+            ["FOO", "BAR"]
+        );
     }
 }

@@ -14,8 +14,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{CloseCode, CloseReason, Session};
 use bytestring::ByteString;
 use ticker_shared::{
-    ClientMessage, ErrorCode, Hello, PROTOCOL_VERSION, Pong, ServerMessage, Symbol, close, codec::TickFrame,
-    decode_client,
+    ClientMessage, ErrorCode, Hello, PROTOCOL_VERSION, Pong, ServerMessage, Symbol, close,
+    codec::TickFrame, decode_client,
 };
 use tokio::{
     sync::{mpsc, oneshot},
@@ -40,11 +40,18 @@ const MAX_DRAIN: usize = 1_024;
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Upgrades the request to a WebSocket and spawns the connection's task.
-pub async fn upgrade(req: HttpRequest, body: web::Payload, app: web::Data<AppState>) -> actix_web::Result<HttpResponse> {
+pub async fn upgrade(
+    req: HttpRequest,
+    body: web::Payload,
+    app: web::Data<AppState>,
+) -> actix_web::Result<HttpResponse> {
     let (response, session, stream) = actix_ws::handle(&req, body)?;
     let app = app.into_inner();
     let client = app.next_client_id();
-    let peer = req.peer_addr().map(|addr| addr.to_string()).unwrap_or_default();
+    let peer = req
+        .peer_addr()
+        .map(|addr| addr.to_string())
+        .unwrap_or_default();
     let frames = InboundFrames::new(stream, app.limits.max_frame_bytes);
     let connection = Connection::new(client, app, session, frames);
     actix_web::rt::spawn(connection.run().instrument(info_span!("ws", client, %peer)));
@@ -65,11 +72,19 @@ enum Stop {
 impl Stop {
     /// The close frame to send, if the peer can still receive one.
     fn close_reason(&self) -> Option<CloseReason> {
-        let reason = |code: u16, text: &str| CloseReason { code: CloseCode::from(code), description: Some(text.to_owned()) };
+        let reason = |code: u16, text: &str| CloseReason {
+            code: CloseCode::from(code),
+            description: Some(text.to_owned()),
+        };
         match self {
             Stop::Shutdown => Some(reason(close::GOING_AWAY, close::REASON_SHUTDOWN)),
-            Stop::Kicked(Kick::SlowConsumer) => Some(reason(close::POLICY_VIOLATION, close::REASON_SLOW_CONSUMER)),
-            Stop::HeartbeatTimeout => Some(reason(close::POLICY_VIOLATION, close::REASON_HEARTBEAT_TIMEOUT)),
+            Stop::Kicked(Kick::SlowConsumer) => {
+                Some(reason(close::POLICY_VIOLATION, close::REASON_SLOW_CONSUMER))
+            }
+            Stop::HeartbeatTimeout => Some(reason(
+                close::POLICY_VIOLATION,
+                close::REASON_HEARTBEAT_TIMEOUT,
+            )),
             // Echo the peer's code (RFC 6455 §5.5.1); without one, close normally.
             Stop::PeerClosed(peer) => Some(CloseReason {
                 code: peer.as_ref().map_or(CloseCode::Normal, |r| r.code),
@@ -105,7 +120,10 @@ impl Connection {
             session,
             frames,
             outbox,
-            link: Some(ClientLink { outbox: outbox_sender, kick }),
+            link: Some(ClientLink {
+                outbox: outbox_sender,
+                kick,
+            }),
             kicked: Some(kicked),
             last_heard: Instant::now(),
             batch: TickFrame::new(),
@@ -118,7 +136,9 @@ impl Connection {
         let stop = self.serve().await;
         self.app.hub.disconnect(self.client).await;
         match &stop {
-            Stop::Violation(reason) => info!(code = ?reason.code, reason = ?reason.description, "closing: client broke the protocol"),
+            Stop::Violation(reason) => {
+                info!(code = ?reason.code, reason = ?reason.description, "closing: client broke the protocol")
+            }
             Stop::Kicked(_) | Stop::HeartbeatTimeout => info!(?stop, "closing"),
             _ => debug!(?stop, "closing"),
         }
@@ -172,7 +192,8 @@ impl Connection {
             instance_id: self.app.instance.id.clone(),
             started_at: self.app.instance.started_at,
             server_time: unix_millis(),
-            heartbeat_interval_ms: u64::try_from(self.app.limits.heartbeat_interval.as_millis()).unwrap_or(u64::MAX),
+            heartbeat_interval_ms: u64::try_from(self.app.limits.heartbeat_interval.as_millis())
+                .unwrap_or(u64::MAX),
             intervals: ticker_shared::Interval::ALL.to_vec(),
             symbols: self.app.universe.infos().to_vec(),
         })
@@ -198,7 +219,9 @@ impl Connection {
         match inbound {
             Inbound::Text(text) => self.on_text(&text).await,
             Inbound::Binary(len) => {
-                let message = format!("binary frames are not supported ({len} bytes ignored); send JSON text frames");
+                let message = format!(
+                    "binary frames are not supported ({len} bytes ignored); send JSON text frames"
+                );
                 self.refuse(ErrorCode::UnsupportedBinary, message).await
             }
             Inbound::Ping(payload) => {
@@ -233,16 +256,25 @@ impl Connection {
                 Ok(ids) => self.app.hub.unsubscribe(self.client, ids).await,
                 Err(unknown) => return self.refuse_unknown(&unknown).await,
             },
-            ClientMessage::Resume { instance_id, last_seq } => match universe.resolve_each(last_seq.keys()) {
+            ClientMessage::Resume {
+                instance_id,
+                last_seq,
+            } => match universe.resolve_each(last_seq.keys()) {
                 Ok(ids) => {
                     let same_instance = instance_id == self.app.instance.id;
                     let resume = ids.into_iter().zip(last_seq.into_values()).collect();
-                    self.app.hub.resume(self.client, same_instance, resume).await;
+                    self.app
+                        .hub
+                        .resume(self.client, same_instance, resume)
+                        .await;
                 }
                 Err(unknown) => return self.refuse_unknown(&unknown).await,
             },
             ClientMessage::Ping { ts } => {
-                let pong = ServerMessage::Pong(Pong { ts, server_time: unix_millis() });
+                let pong = ServerMessage::Pong(Pong {
+                    ts,
+                    server_time: unix_millis(),
+                });
                 return self.send(&pong).await;
             }
         }
@@ -251,7 +283,10 @@ impl Connection {
 
     async fn refuse_unknown(&mut self, unknown: &[Symbol]) -> Result<(), Stop> {
         let names: Vec<&str> = unknown.iter().map(Symbol::as_str).collect();
-        let message = format!("unknown symbol(s) {}; nothing was changed", names.join(", "));
+        let message = format!(
+            "unknown symbol(s) {}; nothing was changed",
+            names.join(", ")
+        );
         self.refuse(ErrorCode::UnknownSymbol, message).await
     }
 

@@ -1,5 +1,7 @@
 //! The WebSocket protocol end to end: a real server on 127.0.0.1:0 and real clients.
 
+#![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+
 mod common;
 
 use std::collections::BTreeMap;
@@ -12,13 +14,25 @@ fn symbol(text: &str) -> Symbol {
 }
 
 /// Reads until `count` ticks of `symbol` arrived; returns them and checks they are consecutive.
-async fn consecutive_ticks(client: &mut common::Client, symbol: &str, after: u64, count: usize) -> Vec<Tick> {
+async fn consecutive_ticks(
+    client: &mut common::Client,
+    symbol: &str,
+    after: u64,
+    count: usize,
+) -> Vec<Tick> {
     let mut ticks = Vec::new();
     let mut last = after;
     while ticks.len() < count {
         let message = client.next_message().await;
-        for tick in ticks_of(&message).iter().filter(|t| t.symbol.as_str() == symbol) {
-            assert_eq!(tick.seq, last + 1, "{symbol}: gap or duplicate after {last}");
+        for tick in ticks_of(&message)
+            .iter()
+            .filter(|t| t.symbol.as_str() == symbol)
+        {
+            assert_eq!(
+                tick.seq,
+                last + 1,
+                "{symbol}: gap or duplicate after {last}"
+            );
             last = tick.seq;
             ticks.push(tick.clone());
         }
@@ -34,7 +48,10 @@ async fn handshake_answers_101_with_the_rfc_6455_accept_key() {
     let lower = head.to_ascii_lowercase();
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
     assert!(lower.contains("upgrade: websocket"), "{head}");
-    assert!(lower.contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="), "{head}");
+    assert!(
+        lower.contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="),
+        "{head}"
+    );
     server.stop().await.unwrap();
 }
 
@@ -55,7 +72,12 @@ async fn hello_comes_first_and_describes_the_server() {
     assert_eq!(hello.heartbeat_interval_ms, 5_000);
     let symbols: Vec<&str> = hello.symbols.iter().map(|s| s.symbol.as_str()).collect();
     assert_eq!(symbols, ["AAPL", "MSFT", "NVDA"]);
-    assert!(hello.symbols.iter().all(|s| s.reference_price.cents() > 0 && !s.name.is_empty()));
+    assert!(
+        hello
+            .symbols
+            .iter()
+            .all(|s| s.reference_price.cents() > 0 && !s.name.is_empty())
+    );
     server.stop().await.unwrap();
 }
 
@@ -66,11 +88,19 @@ async fn subscribe_sends_a_snapshot_then_ticks_with_consecutive_sequence_numbers
     client.subscribe(&["AAPL", "MSFT"]).await;
     let mut after = BTreeMap::new();
     for _ in 0..2 {
-        let ServerMessage::Snapshot(snapshot) = client.next_message().await else { panic!("expected snapshots first") };
+        let ServerMessage::Snapshot(snapshot) = client.next_message().await else {
+            panic!("expected snapshots first")
+        };
         assert!(!snapshot.reset);
-        after.insert(snapshot.symbol.to_string(), snapshot.quote.map_or(0, |q| q.seq));
+        after.insert(
+            snapshot.symbol.to_string(),
+            snapshot.quote.map_or(0, |q| q.seq),
+        );
     }
-    assert_eq!(after.keys().map(String::as_str).collect::<Vec<_>>(), ["AAPL", "MSFT"]);
+    assert_eq!(
+        after.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["AAPL", "MSFT"]
+    );
     let mut seen = BTreeMap::new();
     while seen.values().map(Vec::len).min().unwrap_or(0) < 20 || seen.len() < 2 {
         let message = client.next_message().await;
@@ -79,7 +109,9 @@ async fn subscribe_sends_a_snapshot_then_ticks_with_consecutive_sequence_numbers
             let last = after.get_mut(tick.symbol.as_str()).unwrap();
             assert_eq!(tick.seq, *last + 1, "gap or duplicate in {}", tick.symbol);
             *last = tick.seq;
-            seen.entry(tick.symbol.to_string()).or_insert_with(Vec::new).push(tick.clone());
+            seen.entry(tick.symbol.to_string())
+                .or_insert_with(Vec::new)
+                .push(tick.clone());
         }
     }
     server.stop().await.unwrap();
@@ -89,7 +121,11 @@ async fn subscribe_sends_a_snapshot_then_ticks_with_consecutive_sequence_numbers
 async fn the_wildcard_subscribes_to_every_symbol_and_subscribing_twice_is_harmless() {
     let server = TestServer::start(test_config()).await;
     let (mut client, _) = server.connect().await;
-    client.send(&ClientMessage::Subscribe { symbols: SymbolList::All }).await;
+    client
+        .send(&ClientMessage::Subscribe {
+            symbols: SymbolList::All,
+        })
+        .await;
     client.subscribe(&["AAPL"]).await;
     let before_pong = client.round_trip().await;
     let snapshots: Vec<String> = before_pong
@@ -99,7 +135,11 @@ async fn the_wildcard_subscribes_to_every_symbol_and_subscribing_twice_is_harmle
             _ => None,
         })
         .collect();
-    assert_eq!(snapshots, ["AAPL", "MSFT", "NVDA"], "one snapshot per symbol, none for the repeat");
+    assert_eq!(
+        snapshots,
+        ["AAPL", "MSFT", "NVDA"],
+        "one snapshot per symbol, none for the repeat"
+    );
     server.stop().await.unwrap();
 }
 
@@ -109,7 +149,11 @@ async fn unsubscribe_is_confirmed_and_stops_the_ticks() {
     let (mut client, _) = server.connect().await;
     client.subscribe(&["AAPL"]).await;
     consecutive_ticks(&mut client, "AAPL", 0, 1).await;
-    client.send(&ClientMessage::Unsubscribe { symbols: SymbolList::Only(vec![symbol("AAPL")]) }).await;
+    client
+        .send(&ClientMessage::Unsubscribe {
+            symbols: SymbolList::Only(vec![symbol("AAPL")]),
+        })
+        .await;
     let confirmed = client
         .wait_for(|m| match m {
             ServerMessage::Unsubscribed { symbols } => Some(symbols.clone()),
@@ -123,7 +167,11 @@ async fn unsubscribe_is_confirmed_and_stops_the_ticks() {
     while msft < 30 {
         let message = client.next_message().await;
         for tick in ticks_of(&message) {
-            assert_eq!(tick.symbol.as_str(), "MSFT", "tick after unsubscribe: {tick:?}");
+            assert_eq!(
+                tick.symbol.as_str(),
+                "MSFT",
+                "tick after unsubscribe: {tick:?}"
+            );
             msft += 1;
         }
     }
@@ -142,10 +190,16 @@ async fn resume_after_a_reconnect_replays_exactly_the_missed_ticks() {
     // A watcher proves the market moved on while the first client was away.
     let (mut watcher, _) = server.connect().await;
     watcher.subscribe(&["AAPL"]).await;
-    let ServerMessage::Snapshot(snapshot) = watcher.next_message().await else { panic!("snapshot") };
+    let ServerMessage::Snapshot(snapshot) = watcher.next_message().await else {
+        panic!("snapshot")
+    };
     let mut moved_to = snapshot.quote.unwrap().seq;
     while moved_to < last_seen + 10 {
-        moved_to = consecutive_ticks(&mut watcher, "AAPL", moved_to, 1).await.last().unwrap().seq;
+        moved_to = consecutive_ticks(&mut watcher, "AAPL", moved_to, 1)
+            .await
+            .last()
+            .unwrap()
+            .seq;
     }
 
     let (mut resumed, hello_again) = server.connect().await;
@@ -159,7 +213,10 @@ async fn resume_after_a_reconnect_replays_exactly_the_missed_ticks() {
     let mut last = last_seen;
     while last < moved_to + 5 {
         let message = resumed.next_message().await;
-        assert!(!matches!(message, ServerMessage::Snapshot(_)), "resume within history needs no snapshot");
+        assert!(
+            !matches!(message, ServerMessage::Snapshot(_)),
+            "resume within history needs no snapshot"
+        );
         for tick in ticks_of(&message) {
             assert_eq!(tick.seq, last + 1, "gap or duplicate after resume");
             last = tick.seq;
@@ -177,14 +234,25 @@ async fn resume_from_another_instance_or_beyond_the_history_gets_a_reset_snapsho
     client.subscribe(&["AAPL"]).await;
     consecutive_ticks(&mut client, "AAPL", 0, 12).await;
 
-    for (instance_id, last_seq) in [("0000000000000000".to_owned(), 11), (hello.instance_id.clone(), 1)] {
+    for (instance_id, last_seq) in [
+        ("0000000000000000".to_owned(), 11),
+        (hello.instance_id.clone(), 1),
+    ] {
         let (mut resumed, _) = server.connect().await;
         resumed
-            .send(&ClientMessage::Resume { instance_id, last_seq: BTreeMap::from([(symbol("AAPL"), last_seq)]) })
+            .send(&ClientMessage::Resume {
+                instance_id,
+                last_seq: BTreeMap::from([(symbol("AAPL"), last_seq)]),
+            })
             .await;
         let message = resumed.next_message().await;
-        let ServerMessage::Snapshot(snapshot) = message else { panic!("expected a snapshot, got {message:?}") };
-        assert!(snapshot.reset, "the snapshot must say it replaces old state");
+        let ServerMessage::Snapshot(snapshot) = message else {
+            panic!("expected a snapshot, got {message:?}")
+        };
+        assert!(
+            snapshot.reset,
+            "the snapshot must say it replaces old state"
+        );
         let from = snapshot.quote.unwrap().seq;
         consecutive_ticks(&mut resumed, "AAPL", from, 3).await;
     }
@@ -195,8 +263,14 @@ async fn resume_from_another_instance_or_beyond_the_history_gets_a_reset_snapsho
 async fn an_application_ping_is_answered_with_its_timestamp() {
     let server = TestServer::start(test_config()).await;
     let (mut client, _) = server.connect().await;
-    client.send(&ClientMessage::Ping { ts: 1_764_000_000_456.25 }).await;
-    let ServerMessage::Pong(pong) = client.next_message().await else { panic!("expected pong") };
+    client
+        .send(&ClientMessage::Ping {
+            ts: 1_764_000_000_456.25,
+        })
+        .await;
+    let ServerMessage::Pong(pong) = client.next_message().await else {
+        panic!("expected pong")
+    };
     assert_eq!(pong.ts, 1_764_000_000_456.25);
     assert!(pong.server_time > 1_700_000_000_000);
     server.stop().await.unwrap();
@@ -210,7 +284,12 @@ async fn the_same_seed_gives_the_same_prices_on_two_servers() {
         let (mut client, _) = server.connect().await;
         client.subscribe(&["NVDA"]).await;
         let ticks = consecutive_ticks(&mut client, "NVDA", 0, 5).await;
-        prices.push(ticks.iter().map(|t| (t.seq, t.price, t.size)).collect::<Vec<_>>());
+        prices.push(
+            ticks
+                .iter()
+                .map(|t| (t.seq, t.price, t.size))
+                .collect::<Vec<_>>(),
+        );
         server.stop().await.unwrap();
     }
     assert_eq!(prices[0], prices[1]);

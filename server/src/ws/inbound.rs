@@ -54,7 +54,10 @@ impl InboundFrames {
     pub fn new(stream: MessageStream, max_message: usize) -> Self {
         InboundFrames {
             stream: stream.max_frame_size(max_message),
-            fragments: Reassembler { max_message, partial: None },
+            fragments: Reassembler {
+                max_message,
+                partial: None,
+            },
         }
     }
 
@@ -97,7 +100,10 @@ impl Reassembler {
             self.partial = Some((text, Vec::new()));
         }
         let Some((is_text, buffer)) = self.partial.as_mut() else {
-            return Err(close_with(close::PROTOCOL_ERROR, "continuation without a first fragment"));
+            return Err(close_with(
+                close::PROTOCOL_ERROR,
+                "continuation without a first fragment",
+            ));
         };
         if buffer.len() + bytes.len() > self.max_message {
             self.partial = None;
@@ -114,13 +120,19 @@ impl Reassembler {
         }
         match String::from_utf8(buffer) {
             Ok(text) => Ok(Some(Inbound::Text(text.into()))),
-            Err(_) => Err(close_with(close::INVALID_PAYLOAD, "invalid UTF-8 in a text message")),
+            Err(_) => Err(close_with(
+                close::INVALID_PAYLOAD,
+                "invalid UTF-8 in a text message",
+            )),
         }
     }
 }
 
 fn close_with(code: u16, description: &str) -> Violation {
-    Violation::Close(CloseReason { code: CloseCode::from(code), description: Some(description.to_owned()) })
+    Violation::Close(CloseReason {
+        code: CloseCode::from(code),
+        description: Some(description.to_owned()),
+    })
 }
 
 /// Maps an actix-ws decoding error to the close the peer deserves.
@@ -155,7 +167,10 @@ mod tests {
     }
 
     fn reassembler() -> Reassembler {
-        Reassembler { max_message: 10, partial: None }
+        Reassembler {
+            max_message: 10,
+            partial: None,
+        }
     }
 
     #[test]
@@ -163,34 +178,61 @@ mod tests {
         let mut fragments = reassembler();
         assert_eq!(fragments.push(Item::FirstText("hel".into())), Ok(None));
         assert_eq!(fragments.push(Item::Continue("lo ".into())), Ok(None));
-        assert_eq!(fragments.push(Item::Last("안".into())), Ok(Some(Inbound::Text("hello 안".into()))));
-        assert_eq!(fragments.push(Item::FirstBinary(vec![1, 2].into())), Ok(None));
-        assert_eq!(fragments.push(Item::Last(vec![3].into())), Ok(Some(Inbound::Binary(3))));
+        assert_eq!(
+            fragments.push(Item::Last("안".into())),
+            Ok(Some(Inbound::Text("hello 안".into())))
+        );
+        assert_eq!(
+            fragments.push(Item::FirstBinary(vec![1, 2].into())),
+            Ok(None)
+        );
+        assert_eq!(
+            fragments.push(Item::Last(vec![3].into())),
+            Ok(Some(Inbound::Binary(3)))
+        );
     }
 
     #[test]
     fn a_character_split_across_fragments_is_valid_but_invalid_utf8_closes_1007() {
         let mut fragments = reassembler();
         let bytes = "é".as_bytes();
-        assert_eq!(fragments.push(Item::FirstText(bytes[..1].to_vec().into())), Ok(None));
-        assert_eq!(fragments.push(Item::Last(bytes[1..].to_vec().into())), Ok(Some(Inbound::Text("é".into()))));
+        assert_eq!(
+            fragments.push(Item::FirstText(bytes[..1].to_vec().into())),
+            Ok(None)
+        );
+        assert_eq!(
+            fragments.push(Item::Last(bytes[1..].to_vec().into())),
+            Ok(Some(Inbound::Text("é".into())))
+        );
         assert_eq!(fragments.push(Item::FirstText(vec![0xff].into())), Ok(None));
-        assert_eq!(fragments.push(Item::Last(Vec::new().into())).map_err(code), Err(1007));
+        assert_eq!(
+            fragments.push(Item::Last(Vec::new().into())).map_err(code),
+            Err(1007)
+        );
     }
 
     #[test]
     fn an_oversized_fragmented_message_closes_1009() {
         let mut fragments = reassembler();
         assert_eq!(fragments.push(Item::FirstText("123456".into())), Ok(None));
-        assert_eq!(fragments.push(Item::Continue("789012".into())).map_err(code), Err(1009));
+        assert_eq!(
+            fragments
+                .push(Item::Continue("789012".into()))
+                .map_err(code),
+            Err(1009)
+        );
     }
 
     #[test]
     fn close_codes_follow_rfc_6455() {
-        let utf8_error = std::str::from_utf8(&[0xff]).unwrap_err();
-        let invalid_utf8 = ProtocolError::Io(io::Error::new(io::ErrorKind::InvalidData, utf8_error));
-        let reserved_bits =
-            ProtocolError::Io(io::Error::new(io::ErrorKind::InvalidData, "Received a frame with non-zero reserved bits"));
+        let invalid = vec![0xff_u8];
+        let utf8_error = std::str::from_utf8(&invalid).unwrap_err();
+        let invalid_utf8 =
+            ProtocolError::Io(io::Error::new(io::ErrorKind::InvalidData, utf8_error));
+        let reserved_bits = ProtocolError::Io(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "Received a frame with non-zero reserved bits",
+        ));
         let reset = ProtocolError::Io(io::Error::new(io::ErrorKind::ConnectionReset, "reset"));
         assert_eq!(code(violation_for(&ProtocolError::Overflow)), 1009);
         assert_eq!(code(violation_for(&invalid_utf8)), 1007);

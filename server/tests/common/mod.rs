@@ -2,7 +2,10 @@
 //! raw client that can send what well-behaved libraries refuse to (bad UTF-8, reserved bits) or
 //! stay silent and stop reading.
 
-#![allow(dead_code, reason = "each test file uses a different part of the support code")]
+#![allow(
+    dead_code,
+    reason = "each test file uses a different part of the support code"
+)]
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -46,7 +49,11 @@ impl TestServer {
         let task = actix_web::rt::spawn(ticker_server::run(config, listener, async {
             let _ = signal.await;
         }));
-        TestServer { addr, shutdown: Some(shutdown), task }
+        TestServer {
+            addr,
+            shutdown: Some(shutdown),
+            task,
+        }
     }
 
     /// The server's URL for `path`.
@@ -56,7 +63,9 @@ impl TestServer {
 
     /// Connects a protocol client and reads its `hello`.
     pub async fn connect(&self) -> (Client, ticker_shared::Hello) {
-        let (ws, _) = tokio_tungstenite::connect_async(self.url("ws", "/ws")).await.expect("websocket connects");
+        let (ws, _) = tokio_tungstenite::connect_async(self.url("ws", "/ws"))
+            .await
+            .expect("websocket connects");
         let mut client = Client { ws };
         let hello = client.wait_for(|message| match message {
             ServerMessage::Hello(hello) => Some(hello.clone()),
@@ -69,12 +78,28 @@ impl TestServer {
     /// A plain HTTP GET, returning status and body.
     pub async fn get(&self, path: &str) -> (u16, String) {
         let mut stream = TcpStream::connect(self.addr).await.expect("connect");
-        let request = format!("GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", self.addr);
-        stream.write_all(request.as_bytes()).await.expect("write request");
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.addr
+        );
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .expect("write request");
         let mut response = String::new();
-        tokio::time::timeout(DEADLINE, stream.read_to_string(&mut response)).await.expect("response in time").expect("read");
-        let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status line");
-        let body = response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default();
+        tokio::time::timeout(DEADLINE, stream.read_to_string(&mut response))
+            .await
+            .expect("response in time")
+            .expect("read");
+        let status = response
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .expect("status line");
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, body)| body.to_owned())
+            .unwrap_or_default();
         (status, body)
     }
 
@@ -93,7 +118,9 @@ impl TestServer {
                 tokio::task::yield_now().await;
             }
         };
-        tokio::time::timeout(DEADLINE, poll).await.unwrap_or_else(|_| panic!("{name} never reached {at_least}"));
+        tokio::time::timeout(DEADLINE, poll)
+            .await
+            .unwrap_or_else(|_| panic!("{name} never reached {at_least}"));
     }
 
     /// Triggers shutdown and waits for `run` to return.
@@ -101,7 +128,10 @@ impl TestServer {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
-        tokio::time::timeout(DEADLINE, &mut self.task).await.expect("server stops in time").expect("server task")
+        tokio::time::timeout(DEADLINE, &mut self.task)
+            .await
+            .expect("server stops in time")
+            .expect("server task")
     }
 }
 
@@ -128,8 +158,14 @@ impl Client {
     }
 
     pub async fn subscribe(&mut self, symbols: &[&str]) {
-        let symbols = symbols.iter().map(|s| Symbol::new(s).expect("valid symbol")).collect();
-        self.send(&ClientMessage::Subscribe { symbols: SymbolList::Only(symbols) }).await;
+        let symbols = symbols
+            .iter()
+            .map(|s| Symbol::new(s).expect("valid symbol"))
+            .collect();
+        self.send(&ClientMessage::Subscribe {
+            symbols: SymbolList::Only(symbols),
+        })
+        .await;
     }
 
     /// The next protocol message or close, skipping WebSocket pings and pongs.
@@ -138,11 +174,14 @@ impl Client {
             loop {
                 match self.ws.next().await {
                     Some(Ok(Message::Text(text))) => {
-                        let message = decode_server(&text).unwrap_or_else(|err| panic!("undecodable {text}: {err}"));
+                        let message = decode_server(&text)
+                            .unwrap_or_else(|err| panic!("undecodable {text}: {err}"));
                         return Received::Message(message);
                     }
                     Some(Ok(Message::Close(frame))) => {
-                        return Received::Close(frame.map(|f| (u16::from(f.code), f.reason.to_string())));
+                        return Received::Close(
+                            frame.map(|f| (u16::from(f.code), f.reason.to_string())),
+                        );
                     }
                     Some(Ok(Message::Binary(_))) => panic!("the server sent a binary frame"),
                     Some(Ok(_)) => continue,
@@ -150,7 +189,9 @@ impl Client {
                 }
             }
         };
-        tokio::time::timeout(DEADLINE, next).await.expect("a message within the deadline")
+        tokio::time::timeout(DEADLINE, next)
+            .await
+            .expect("a message within the deadline")
     }
 
     /// The next protocol message; panics on close.
@@ -221,7 +262,8 @@ pub struct RawFrame {
 impl RawFrame {
     /// The close code of a close frame.
     pub fn close_code(&self) -> Option<u16> {
-        (self.opcode == 0x8 && self.payload.len() >= 2).then(|| u16::from_be_bytes([self.payload[0], self.payload[1]]))
+        (self.opcode == 0x8 && self.payload.len() >= 2)
+            .then(|| u16::from_be_bytes([self.payload[0], self.payload[1]]))
     }
 }
 
@@ -238,8 +280,14 @@ impl RawClient {
             "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
              Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
         );
-        stream.write_all(request.as_bytes()).await.expect("write handshake");
-        let mut client = RawClient { stream, buffer: Vec::new() };
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .expect("write handshake");
+        let mut client = RawClient {
+            stream,
+            buffer: Vec::new(),
+        };
         let head = tokio::time::timeout(DEADLINE, async {
             loop {
                 if let Some(end) = client.buffer.windows(4).position(|w| w == b"\r\n\r\n") {
@@ -319,8 +367,14 @@ fn parse_server_frame(buffer: &[u8]) -> Option<(RawFrame, usize)> {
     }
     let opcode = buffer[0] & 0x0f;
     let (len, header) = match buffer[1] & 0x7f {
-        126 => (u16::from_be_bytes(buffer.get(2..4)?.try_into().ok()?) as usize, 4),
-        127 => (u64::from_be_bytes(buffer.get(2..10)?.try_into().ok()?) as usize, 10),
+        126 => (
+            u16::from_be_bytes(buffer.get(2..4)?.try_into().ok()?) as usize,
+            4,
+        ),
+        127 => (
+            u64::from_be_bytes(buffer.get(2..10)?.try_into().ok()?) as usize,
+            10,
+        ),
         len => (len as usize, 2),
     };
     let payload = buffer.get(header..header + len)?.to_vec();
