@@ -1,1 +1,26 @@
+//! Ticker's dashboard, a Leptos app compiled to WebAssembly.
+//!
+//! Pure logic, unit-tested natively:
+//! - [`state`]: the reducer folding server messages into per-symbol books (gap-free by `seq`).
+//! - [`backoff`]: reconnect delays with exponential backoff and full jitter.
+//! - [`chart`]: chart geometry (visible candles, scales, grid, time marks).
+//! - [`stats`], [`format`]: latency percentiles, tick rate, number formatting.
+//!
+//! In the browser:
+//! - [`feed`]: the WebSocket client with reconnect and resume.
+//! - [`dashboard`]: the engine that batches updates into one animation frame.
+//! - [`signals`]: the reactive state the components read.
+//! - [`app`] and [`components`]: the page.
 
+pub mod app;
+pub mod backoff;
+pub mod chart;
+pub mod components;
+pub mod dashboard;
+pub mod feed;
+pub mod format;
+pub mod signals;
+pub mod state;
+pub mod stats;
+
+pub use app::App;

@@ -1,6 +1,9 @@
 //! `ticker-server`: parses the configuration, sets up logging and runs until SIGINT or SIGTERM.
 
-use std::net::{SocketAddr, TcpListener};
+use std::{
+    io::IsTerminal,
+    net::{SocketAddr, TcpListener},
+};
 
 use anyhow::Context;
 use clap::Parser;
@@ -15,6 +18,7 @@ async fn main() -> anyhow::Result<()> {
             EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| EnvFilter::new("info,actix_server=warn")),
         )
+        .with_ansi(std::io::stdout().is_terminal())
         .init();
     let address = SocketAddr::new(config.bind, config.port);
     let listener =

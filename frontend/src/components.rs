@@ -1,0 +1,5 @@
+//! The dashboard's components, one file each.
+
+pub mod chart;
+pub mod status;
+pub mod watchlist;

@@ -1,0 +1,264 @@
+//! The dashboard's engine: owns the [`MarketView`], turns server messages into signal updates
+//! and chart paints, at most once per animation frame.
+//!
+//! Messages can arrive hundreds of times a second; the screen refreshes about 60 times. So a
+//! message only updates the model and marks what changed; one `requestAnimationFrame` callback
+//! then pushes the changed rows into their signals and repaints the chart once.
+
+use std::{
+    cell::{Cell, RefCell},
+    collections::BTreeSet,
+    rc::Rc,
+    time::Duration,
+};
+
+use leptos::prelude::*;
+use ticker_shared::{ClientMessage, ServerMessage};
+use wasm_bindgen::JsValue;
+use web_sys::HtmlCanvasElement;
+
+use crate::{
+    components::chart::paint,
+    signals::{Row, Signals},
+    state::{MarketView, Updates},
+    stats::{LatencyWindow, RateMeter},
+};
+
+/// Latency samples kept for the percentiles.
+const LATENCY_SAMPLES: usize = 512;
+/// Window of the ticks-per-second figure.
+const RATE_WINDOW_MS: f64 = 2_000.0;
+/// How often the latency and rate figures refresh.
+const METER_REFRESH: Duration = Duration::from_millis(500);
+
+/// Milliseconds since the page loaded (`performance.now()`).
+pub fn page_clock() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
+}
+
+/// Wall clock in Unix milliseconds (`Date.now()`), comparable with server timestamps.
+pub fn wall_clock() -> f64 {
+    js_sys::Date::now()
+}
+
+/// What the next animation frame has to do.
+#[derive(Debug, Default)]
+struct Pending {
+    rows: BTreeSet<usize>,
+    universe: bool,
+    chart: bool,
+    frame_requested: bool,
+}
+
+/// The model, the meters and the painter, shared by the feed and the components.
+pub struct Dashboard {
+    signals: Signals,
+    view: RefCell<MarketView>,
+    pending: RefCell<Pending>,
+    canvas: RefCell<Option<HtmlCanvasElement>>,
+    latency: RefCell<LatencyWindow>,
+    rate: RefCell<RateMeter>,
+    first_tick_painted: Cell<bool>,
+    ticks_applied: Cell<u64>,
+}
+
+impl Dashboard {
+    /// A dashboard feeding `signals`.
+    pub fn new(signals: Signals) -> Rc<Self> {
+        Rc::new(Dashboard {
+            signals,
+            view: RefCell::new(MarketView::new()),
+            pending: RefCell::new(Pending::default()),
+            canvas: RefCell::new(None),
+            latency: RefCell::new(LatencyWindow::new(LATENCY_SAMPLES)),
+            rate: RefCell::new(RateMeter::new(RATE_WINDOW_MS)),
+            first_tick_painted: Cell::new(false),
+            ticks_applied: Cell::new(0),
+        })
+    }
+
+    /// The signals the components read.
+    pub fn signals(&self) -> Signals {
+        self.signals
+    }
+
+    /// The server's heartbeat interval, once known.
+    pub fn heartbeat_interval_ms(&self) -> u64 {
+        self.view.borrow().heartbeat_interval_ms()
+    }
+
+    /// Folds a server message into the model; returns what must be sent back (subscribe,
+    /// resume after a reconnect or a gap).
+    pub fn receive(self: &Rc<Self>, message: ServerMessage) -> Vec<ClientMessage> {
+        match &message {
+            ServerMessage::Pong(pong) => {
+                self.signals.round_trip.set(Some(wall_clock() - pong.ts));
+                return Vec::new();
+            }
+            ServerMessage::Error(error) => {
+                tracing::warn!(code = ?error.code, message = %error.message, "server refused a message");
+                return Vec::new();
+            }
+            _ => {}
+        }
+        let mut updates = Updates::default();
+        self.view.borrow_mut().apply(message, &mut updates);
+        if !updates.tick_times.is_empty() {
+            let now = wall_clock();
+            let mut latency = self.latency.borrow_mut();
+            for &ts in &updates.tick_times {
+                latency.record((now - ts as f64).max(0.0));
+            }
+            self.rate
+                .borrow_mut()
+                .record(page_clock(), updates.tick_times.len() as u32);
+            self.ticks_applied
+                .set(self.ticks_applied.get() + updates.tick_times.len() as u64);
+        }
+        let selected = self.selected_index();
+        {
+            let mut pending = self.pending.borrow_mut();
+            pending.universe |= updates.universe;
+            pending.chart |=
+                updates.universe || selected.is_some_and(|i| updates.changed.contains(&i));
+            pending.rows.extend(updates.changed);
+        }
+        self.request_frame();
+        updates.outgoing
+    }
+
+    /// Gives the painter its canvas.
+    pub fn attach_canvas(self: &Rc<Self>, canvas: HtmlCanvasElement) {
+        *self.canvas.borrow_mut() = Some(canvas);
+        self.invalidate_chart();
+    }
+
+    /// Repaints the chart on the next frame (after a selection, interval or size change).
+    pub fn invalidate_chart(self: &Rc<Self>) {
+        self.pending.borrow_mut().chart = true;
+        self.request_frame();
+    }
+
+    /// Refreshes the latency and rate figures periodically, for the life of the page.
+    pub fn start_meters(self: &Rc<Self>) {
+        let dashboard = Rc::clone(self);
+        let refresh = move || {
+            let signals = dashboard.signals;
+            let latency = dashboard.latency.borrow();
+            signals
+                .latency
+                .set(latency.percentile(50.0).zip(latency.percentile(99.0)));
+            signals
+                .tick_rate
+                .set(dashboard.rate.borrow_mut().per_second(page_clock()));
+            let anomalies = dashboard.view.borrow().anomalies();
+            publish_metric("gaps", anomalies.gaps as f64);
+            publish_metric("duplicates", anomalies.duplicates as f64);
+            publish_metric("resets", anomalies.resets as f64);
+            publish_metric("ticksApplied", dashboard.ticks_applied.get() as f64);
+            signals.anomalies.set(anomalies);
+        };
+        if let Err(err) = set_interval_with_handle(refresh, METER_REFRESH) {
+            tracing::warn!(error = ?err, "cannot start the meters");
+        }
+    }
+
+    fn selected_index(&self) -> Option<usize> {
+        let selected = self.signals.selected.get_untracked()?;
+        self.view.borrow().index_of(selected.as_str())
+    }
+
+    fn request_frame(self: &Rc<Self>) {
+        let mut pending = self.pending.borrow_mut();
+        if pending.frame_requested {
+            return;
+        }
+        pending.frame_requested = true;
+        let dashboard = Rc::clone(self);
+        request_animation_frame(move || dashboard.render());
+    }
+
+    /// One animation frame: publish changed rows, repaint the chart if needed.
+    fn render(&self) {
+        let Pending {
+            rows,
+            universe,
+            chart,
+            ..
+        } = std::mem::take(&mut *self.pending.borrow_mut());
+        let view = self.view.borrow();
+        if universe {
+            let new_rows = view
+                .symbols()
+                .iter()
+                .enumerate()
+                .map(|(index, info)| Row {
+                    info: info.clone(),
+                    quote: RwSignal::new(view.quote_row(index)),
+                })
+                .collect::<Vec<_>>();
+            let keep_selection = self.selected_index().is_some();
+            if !keep_selection {
+                self.signals
+                    .selected
+                    .set(view.symbols().first().map(|info| info.symbol.clone()));
+            }
+            self.signals.rows.set(new_rows);
+        } else if !rows.is_empty() {
+            let quotes: Vec<_> = self.signals.rows.with_untracked(|signal_rows| {
+                rows.iter()
+                    .filter_map(|&index| Some((index, signal_rows.get(index)?.quote)))
+                    .collect()
+            });
+            for (index, quote) in quotes {
+                quote.set(view.quote_row(index));
+            }
+        }
+        if chart || universe {
+            self.paint_chart(&view);
+        }
+        if !self.first_tick_painted.get()
+            && (0..view.symbols().len()).any(|i| view.quote_row(i).is_some())
+        {
+            self.first_tick_painted.set(true);
+            publish_metric("firstTickPaintMs", page_clock());
+        }
+    }
+
+    fn paint_chart(&self, view: &MarketView) {
+        let Some(canvas) = self.canvas.borrow().clone() else {
+            return;
+        };
+        let interval = self.signals.interval.get_untracked();
+        let series = self
+            .selected_index()
+            .and_then(|index| view.book(index))
+            .map(|book| book.series(interval));
+        paint(&canvas, series, interval);
+        publish_metric("chartPaints", 1.0 + read_metric("chartPaints"));
+    }
+}
+
+/// Sets `window.__ticker[name]`, the figures the browser tests and benchmarks read.
+fn publish_metric(name: &str, value: f64) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let key = JsValue::from_str("__ticker");
+    let object = js_sys::Reflect::get(&window, &key)
+        .ok()
+        .filter(|v| v.is_object())
+        .unwrap_or_else(|| js_sys::Object::new().into());
+    let _ = js_sys::Reflect::set(&object, &JsValue::from_str(name), &JsValue::from_f64(value));
+    let _ = js_sys::Reflect::set(&window, &key, &object);
+}
+
+fn read_metric(name: &str) -> f64 {
+    web_sys::window()
+        .and_then(|window| js_sys::Reflect::get(&window, &JsValue::from_str("__ticker")).ok())
+        .and_then(|object| js_sys::Reflect::get(&object, &JsValue::from_str(name)).ok())
+        .and_then(|value| value.as_f64())
+        .unwrap_or(0.0)
+}

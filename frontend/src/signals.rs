@@ -1,0 +1,96 @@
+//! The reactive state the components read: small, `Copy` handles to Leptos signals.
+
+use leptos::prelude::*;
+use ticker_shared::{Interval, Symbol, SymbolInfo};
+
+use crate::state::{Anomalies, QuoteRow};
+
+/// The connection as the user sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionStatus {
+    /// Opening the WebSocket or waiting for `hello`.
+    Connecting,
+    /// Receiving live data.
+    Live,
+    /// Waiting before the next attempt; whole seconds left.
+    Reconnecting {
+        /// Seconds until the next attempt.
+        seconds: u32,
+    },
+    /// The browser reports no network; waiting for it to return.
+    Offline,
+}
+
+impl ConnectionStatus {
+    /// A stable name, used as a CSS hook and by the browser tests.
+    pub fn key(self) -> &'static str {
+        match self {
+            ConnectionStatus::Connecting => "connecting",
+            ConnectionStatus::Live => "live",
+            ConnectionStatus::Reconnecting { .. } => "reconnecting",
+            ConnectionStatus::Offline => "offline",
+        }
+    }
+
+    /// The text shown in the status bar.
+    pub fn label(self) -> String {
+        match self {
+            ConnectionStatus::Connecting => "Connecting…".into(),
+            ConnectionStatus::Live => "Live".into(),
+            ConnectionStatus::Reconnecting { seconds } => format!("Reconnecting in {seconds} s"),
+            ConnectionStatus::Offline => "Offline".into(),
+        }
+    }
+}
+
+/// One watchlist row: static facts plus a signal of live figures.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// Symbol, name and reference price.
+    pub info: SymbolInfo,
+    /// Live figures; `None` until the symbol trades.
+    pub quote: RwSignal<Option<QuoteRow>>,
+}
+
+/// Every signal the dashboard shows.
+#[derive(Debug, Clone, Copy)]
+pub struct Signals {
+    /// Connection state.
+    pub status: RwSignal<ConnectionStatus>,
+    /// Watchlist rows, in server order.
+    pub rows: RwSignal<Vec<Row>>,
+    /// The symbol shown in the chart.
+    pub selected: RwSignal<Option<Symbol>>,
+    /// The chart's candle interval.
+    pub interval: RwSignal<Interval>,
+    /// Tick latency (server timestamp to receipt), median and 99th percentile, in ms.
+    pub latency: RwSignal<Option<(f64, f64)>>,
+    /// Round trip of the last application ping, in ms.
+    pub round_trip: RwSignal<Option<f64>>,
+    /// Ticks received per second.
+    pub tick_rate: RwSignal<f64>,
+    /// Delivery anomalies (duplicates dropped, gaps resumed, resets).
+    pub anomalies: RwSignal<Anomalies>,
+}
+
+impl Signals {
+    /// Fresh signals in the current reactive owner.
+    pub fn new() -> Self {
+        Signals {
+            status: RwSignal::new(ConnectionStatus::Connecting),
+            rows: RwSignal::new(Vec::new()),
+            selected: RwSignal::new(None),
+            interval: RwSignal::new(Interval::S5),
+            latency: RwSignal::new(None),
+            round_trip: RwSignal::new(None),
+            tick_rate: RwSignal::new(0.0),
+            anomalies: RwSignal::new(Anomalies::default()),
+        }
+    }
+}
+
+impl Default for Signals {
+    fn default() -> Self {
+        Self::new()
+    }
+}

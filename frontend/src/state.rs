@@ -1,0 +1,580 @@
+//! The browser's copy of the market: a pure reducer over server messages.
+//!
+//! [`MarketView::apply`] folds each [`ServerMessage`] into per-symbol books (last tick, candles
+//! at every interval) and reports what changed and what to send back. It enforces the client's
+//! half of gap-free delivery: a tick is applied only if its sequence number is exactly one more
+//! than the last; a duplicate is dropped; a gap is never papered over but triggers a `resume`
+//! for that symbol, and ticks are held back until the missing ones arrive. No I/O here: the
+//! module is unit-tested natively.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use ticker_shared::{
+    CandleSeries, ClientMessage, Hello, Interval, MAX_SYMBOLS_PER_REQUEST, Price, ServerMessage,
+    Snapshot, Symbol, SymbolInfo, SymbolList, Tick,
+};
+
+/// Candles kept per symbol and interval; bounds memory however long the page stays open.
+pub const CANDLES_KEPT: usize = 720;
+
+/// Which way the last trade moved the price.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Direction {
+    /// No move yet, or the price did not change.
+    #[default]
+    Flat,
+    /// The price rose.
+    Up,
+    /// The price fell.
+    Down,
+}
+
+/// The latest price move of a symbol; `generation` changes on every move so the view can restart
+/// its flash animation even when two moves go the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Flash {
+    /// Direction of the latest move.
+    pub direction: Direction,
+    /// Count of moves so far.
+    pub generation: u32,
+}
+
+/// One watchlist row's figures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuoteRow {
+    /// Last trade price.
+    pub last: Price,
+    /// Change from the reference (previous close).
+    pub change: Price,
+    /// Change in basis points, if the reference is positive.
+    pub change_bps: Option<i64>,
+    /// Session high.
+    pub high: Price,
+    /// Session low.
+    pub low: Price,
+    /// Session volume in shares.
+    pub volume: u64,
+    /// The latest move, for the flash.
+    pub flash: Flash,
+}
+
+/// One symbol's state.
+#[derive(Debug, Clone)]
+pub struct Book {
+    quote: Option<Tick>,
+    last_seq: u64,
+    series: Vec<CandleSeries>,
+    /// A gap was seen and a resume sent; ticks wait until the missing one arrives.
+    awaiting_resume: bool,
+    flash: Flash,
+}
+
+impl Book {
+    fn new() -> Self {
+        Book {
+            quote: None,
+            last_seq: 0,
+            series: Interval::ALL
+                .iter()
+                .map(|&i| CandleSeries::new(i, CANDLES_KEPT))
+                .collect(),
+            awaiting_resume: false,
+            flash: Flash::default(),
+        }
+    }
+
+    /// The latest tick, if any.
+    pub fn quote(&self) -> Option<&Tick> {
+        self.quote.as_ref()
+    }
+
+    /// Sequence number of the latest applied tick (0 before any).
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq
+    }
+
+    /// Candles at `interval`.
+    pub fn series(&self, interval: Interval) -> &CandleSeries {
+        let index = Interval::ALL
+            .iter()
+            .position(|&i| i == interval)
+            .unwrap_or(0);
+        &self.series[index]
+    }
+}
+
+/// Counts of delivery anomalies, shown for diagnosis and asserted by tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Anomalies {
+    /// Ticks dropped because they were already applied.
+    pub duplicates: u64,
+    /// Gaps detected (each answered by a resume).
+    pub gaps: u64,
+    /// Snapshots that replaced state (`reset: true`).
+    pub resets: u64,
+}
+
+/// What one [`MarketView::apply`] call changed and wants sent.
+#[derive(Debug, Default)]
+pub struct Updates {
+    /// Symbols (by index) whose quote or candles changed.
+    pub changed: BTreeSet<usize>,
+    /// The symbol list itself changed (new server universe).
+    pub universe: bool,
+    /// Messages to send to the server, in order.
+    pub outgoing: Vec<ClientMessage>,
+    /// Server timestamps of the ticks applied, for the latency figure.
+    pub tick_times: Vec<i64>,
+}
+
+/// The client's market state.
+#[derive(Debug, Clone, Default)]
+pub struct MarketView {
+    instance_id: Option<String>,
+    heartbeat_interval_ms: u64,
+    symbols: Vec<SymbolInfo>,
+    ids: HashMap<Symbol, usize>,
+    books: Vec<Book>,
+    anomalies: Anomalies,
+}
+
+impl MarketView {
+    /// An empty view, before any `hello`.
+    pub fn new() -> Self {
+        MarketView::default()
+    }
+
+    /// The symbols offered, in server order.
+    pub fn symbols(&self) -> &[SymbolInfo] {
+        &self.symbols
+    }
+
+    /// The index of `symbol`.
+    pub fn index_of(&self, symbol: &str) -> Option<usize> {
+        self.ids.get(symbol).copied()
+    }
+
+    /// The book of the symbol at `index`.
+    pub fn book(&self, index: usize) -> Option<&Book> {
+        self.books.get(index)
+    }
+
+    /// The server instance the sequence numbers belong to.
+    pub fn instance_id(&self) -> Option<&str> {
+        self.instance_id.as_deref()
+    }
+
+    /// The server's ping interval from `hello`, in milliseconds (0 before it).
+    pub fn heartbeat_interval_ms(&self) -> u64 {
+        self.heartbeat_interval_ms
+    }
+
+    /// Delivery anomalies so far.
+    pub fn anomalies(&self) -> Anomalies {
+        self.anomalies
+    }
+
+    /// The watchlist figures of the symbol at `index`, once it has traded.
+    pub fn quote_row(&self, index: usize) -> Option<QuoteRow> {
+        let book = self.books.get(index)?;
+        let tick = book.quote.as_ref()?;
+        let reference = self.symbols[index].reference_price;
+        Some(QuoteRow {
+            last: tick.price,
+            change: tick.price - reference,
+            change_bps: tick.price.change_bps_from(reference),
+            high: tick.high,
+            low: tick.low,
+            volume: tick.volume,
+            flash: book.flash,
+        })
+    }
+
+    /// Folds one server message into the view.
+    pub fn apply(&mut self, message: ServerMessage, updates: &mut Updates) {
+        match message {
+            ServerMessage::Hello(hello) => self.on_hello(hello, updates),
+            ServerMessage::Snapshot(snapshot) => self.on_snapshot(snapshot, updates),
+            ServerMessage::Ticks { ticks } => {
+                for tick in ticks {
+                    self.on_tick(tick, updates);
+                }
+            }
+            ServerMessage::Candle(update) => {
+                if let Some(index) = self.index_of(update.symbol.as_str()) {
+                    let book = &mut self.books[index];
+                    let position = Interval::ALL.iter().position(|&i| i == update.interval);
+                    if let Some(series) = position.and_then(|p| book.series.get_mut(p)) {
+                        series.upsert(update.candle);
+                        updates.changed.insert(index);
+                    }
+                }
+            }
+            ServerMessage::Unsubscribed { .. }
+            | ServerMessage::Pong(_)
+            | ServerMessage::Error(_) => {}
+        }
+    }
+
+    /// On (re)connect: keep the books if the server offers the same symbols and ask to resume
+    /// from the last sequence numbers; otherwise start over and subscribe to everything.
+    fn on_hello(&mut self, hello: Hello, updates: &mut Updates) {
+        let same_symbols = self.symbols.len() == hello.symbols.len()
+            && self
+                .symbols
+                .iter()
+                .zip(&hello.symbols)
+                .all(|(a, b)| a.symbol == b.symbol);
+        let previous_instance = self.instance_id.take();
+        match previous_instance {
+            Some(instance_id) if same_symbols && self.books.iter().any(|b| b.last_seq > 0) => {
+                let entries: Vec<(Symbol, u64)> = self
+                    .symbols
+                    .iter()
+                    .zip(&self.books)
+                    .map(|(info, book)| (info.symbol.clone(), book.last_seq))
+                    .collect();
+                for chunk in entries.chunks(MAX_SYMBOLS_PER_REQUEST) {
+                    updates.outgoing.push(ClientMessage::Resume {
+                        instance_id: instance_id.clone(),
+                        last_seq: chunk.iter().cloned().collect::<BTreeMap<_, _>>(),
+                    });
+                }
+            }
+            _ => {
+                self.ids = hello
+                    .symbols
+                    .iter()
+                    .enumerate()
+                    .map(|(i, info)| (info.symbol.clone(), i))
+                    .collect();
+                self.books = hello.symbols.iter().map(|_| Book::new()).collect();
+                updates.universe = true;
+                updates.outgoing.push(ClientMessage::Subscribe {
+                    symbols: SymbolList::All,
+                });
+            }
+        }
+        self.symbols = hello.symbols;
+        self.instance_id = Some(hello.instance_id);
+        self.heartbeat_interval_ms = hello.heartbeat_interval_ms;
+    }
+
+    fn on_snapshot(&mut self, snapshot: Snapshot, updates: &mut Updates) {
+        let Some(index) = self.index_of(snapshot.symbol.as_str()) else {
+            return;
+        };
+        let book = &mut self.books[index];
+        book.last_seq = snapshot.quote.as_ref().map_or(0, |tick| tick.seq);
+        book.quote = snapshot.quote;
+        book.awaiting_resume = false;
+        book.flash = Flash {
+            direction: Direction::Flat,
+            generation: book.flash.generation,
+        };
+        let mut candles = snapshot.candles;
+        for series in &mut book.series {
+            series.replace_all(candles.remove(&series.interval()).unwrap_or_default());
+        }
+        if snapshot.reset {
+            self.anomalies.resets += 1;
+        }
+        updates.changed.insert(index);
+    }
+
+    fn on_tick(&mut self, tick: Tick, updates: &mut Updates) {
+        let Some(index) = self.index_of(tick.symbol.as_str()) else {
+            return;
+        };
+        let book = &mut self.books[index];
+        let expected = book.last_seq + 1;
+        if tick.seq < expected {
+            self.anomalies.duplicates += 1;
+            return;
+        }
+        if tick.seq > expected {
+            if !book.awaiting_resume {
+                book.awaiting_resume = true;
+                self.anomalies.gaps += 1;
+                if let Some(instance_id) = &self.instance_id {
+                    updates.outgoing.push(ClientMessage::Resume {
+                        instance_id: instance_id.clone(),
+                        last_seq: BTreeMap::from([(tick.symbol.clone(), book.last_seq)]),
+                    });
+                }
+            }
+            return;
+        }
+        book.awaiting_resume = false;
+        if let Some(previous) = &book.quote {
+            let direction = match tick.price.cmp(&previous.price) {
+                std::cmp::Ordering::Greater => Some(Direction::Up),
+                std::cmp::Ordering::Less => Some(Direction::Down),
+                std::cmp::Ordering::Equal => None,
+            };
+            if let Some(direction) = direction {
+                book.flash = Flash {
+                    direction,
+                    generation: book.flash.generation.wrapping_add(1),
+                };
+            }
+        }
+        for series in &mut book.series {
+            series.apply_tick(&tick);
+        }
+        book.last_seq = tick.seq;
+        updates.tick_times.push(tick.ts);
+        book.quote = Some(tick);
+        updates.changed.insert(index);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ticker_shared::{Candle, Price};
+
+    use super::*;
+
+    fn info(symbol: &str) -> SymbolInfo {
+        SymbolInfo {
+            symbol: Symbol::new(symbol).unwrap(),
+            name: symbol.to_owned(),
+            tick_size: Price(1),
+            reference_price: Price(10_000),
+        }
+    }
+
+    fn hello(instance: &str, symbols: &[&str]) -> ServerMessage {
+        ServerMessage::Hello(Hello {
+            protocol_version: 1,
+            instance_id: instance.to_owned(),
+            started_at: 0,
+            server_time: 0,
+            heartbeat_interval_ms: 5_000,
+            intervals: Interval::ALL.to_vec(),
+            symbols: symbols.iter().map(|s| info(s)).collect(),
+        })
+    }
+
+    fn tick(symbol: &str, seq: u64, price: i64) -> Tick {
+        Tick {
+            symbol: Symbol::new(symbol).unwrap(),
+            seq,
+            ts: 1_000 * seq as i64,
+            price: Price(price),
+            size: 100,
+            bid: Price(price - 1),
+            ask: Price(price),
+            open: Price(10_000),
+            high: Price(price.max(10_000)),
+            low: Price(price.min(10_000)),
+            volume: 100 * seq,
+        }
+    }
+
+    fn ticks(list: Vec<Tick>) -> ServerMessage {
+        ServerMessage::Ticks { ticks: list }
+    }
+
+    fn snapshot(symbol: &str, last: Option<Tick>, reset: bool) -> ServerMessage {
+        let candle = Candle {
+            start: 0,
+            open: Price(1),
+            high: Price(1),
+            low: Price(1),
+            close: Price(1),
+            volume: 1,
+        };
+        ServerMessage::Snapshot(Snapshot {
+            symbol: Symbol::new(symbol).unwrap(),
+            reset,
+            quote: last,
+            candles: Interval::ALL.iter().map(|&i| (i, vec![candle])).collect(),
+        })
+    }
+
+    fn connected() -> MarketView {
+        let mut view = MarketView::new();
+        let mut updates = Updates::default();
+        view.apply(hello("one", &["AAPL", "MSFT"]), &mut updates);
+        assert!(updates.universe);
+        assert_eq!(
+            updates.outgoing,
+            vec![ClientMessage::Subscribe {
+                symbols: SymbolList::All
+            }]
+        );
+        view.apply(
+            snapshot("AAPL", Some(tick("AAPL", 10, 10_000)), false),
+            &mut updates,
+        );
+        view.apply(snapshot("MSFT", None, false), &mut updates);
+        view
+    }
+
+    fn seqs(view: &MarketView, symbol: &str) -> u64 {
+        view.book(view.index_of(symbol).unwrap())
+            .unwrap()
+            .last_seq()
+    }
+
+    #[test]
+    fn a_snapshot_fills_the_book_and_ticks_continue_from_it() {
+        let mut view = connected();
+        let mut updates = Updates::default();
+        view.apply(
+            ticks(vec![tick("AAPL", 11, 10_050), tick("MSFT", 1, 20_000)]),
+            &mut updates,
+        );
+        assert_eq!((seqs(&view, "AAPL"), seqs(&view, "MSFT")), (11, 1));
+        assert_eq!(updates.changed, BTreeSet::from([0, 1]));
+        assert_eq!(updates.tick_times, vec![11_000, 1_000]);
+        let row = view.quote_row(0).unwrap();
+        assert_eq!(
+            (row.last, row.change, row.change_bps),
+            (Price(10_050), Price(50), Some(50))
+        );
+        assert_eq!(
+            row.flash,
+            Flash {
+                direction: Direction::Up,
+                generation: 1
+            }
+        );
+        let book = view.book(0).unwrap();
+        assert_eq!(
+            book.series(Interval::S1).len(),
+            2,
+            "the snapshot's candle plus the tick's new one"
+        );
+    }
+
+    #[test]
+    fn duplicates_are_dropped() {
+        let mut view = connected();
+        let mut updates = Updates::default();
+        view.apply(
+            ticks(vec![
+                tick("AAPL", 11, 10_050),
+                tick("AAPL", 10, 1),
+                tick("AAPL", 11, 2),
+            ]),
+            &mut updates,
+        );
+        assert_eq!(seqs(&view, "AAPL"), 11);
+        assert_eq!(view.quote_row(0).unwrap().last, Price(10_050));
+        assert_eq!(view.anomalies().duplicates, 2);
+    }
+
+    #[test]
+    fn a_gap_asks_for_a_resume_once_and_holds_ticks_until_the_missing_one_arrives() {
+        let mut view = connected();
+        let mut updates = Updates::default();
+        view.apply(
+            ticks(vec![tick("AAPL", 13, 10_100), tick("AAPL", 14, 10_200)]),
+            &mut updates,
+        );
+        assert_eq!(seqs(&view, "AAPL"), 10, "nothing applied across the gap");
+        let expected = ClientMessage::Resume {
+            instance_id: "one".into(),
+            last_seq: BTreeMap::from([(Symbol::new("AAPL").unwrap(), 10)]),
+        };
+        assert_eq!(updates.outgoing, vec![expected]);
+        assert_eq!(view.anomalies().gaps, 1);
+        // The replay arrives: 11..=14, then live ticks continue.
+        let replay = (11..=15)
+            .map(|seq| tick("AAPL", seq, 10_000 + seq as i64))
+            .collect();
+        view.apply(ticks(replay), &mut updates);
+        assert_eq!(seqs(&view, "AAPL"), 15);
+    }
+
+    #[test]
+    fn reconnecting_to_the_same_server_resumes_every_symbol() {
+        let mut view = connected();
+        let mut updates = Updates::default();
+        view.apply(ticks(vec![tick("AAPL", 11, 10_050)]), &mut updates);
+        let mut updates = Updates::default();
+        view.apply(hello("one", &["AAPL", "MSFT"]), &mut updates);
+        assert!(!updates.universe, "the books are kept");
+        let last_seq = BTreeMap::from([
+            (Symbol::new("AAPL").unwrap(), 11),
+            (Symbol::new("MSFT").unwrap(), 0),
+        ]);
+        assert_eq!(
+            updates.outgoing,
+            vec![ClientMessage::Resume {
+                instance_id: "one".into(),
+                last_seq
+            }]
+        );
+        assert_eq!(seqs(&view, "AAPL"), 11);
+    }
+
+    #[test]
+    fn after_a_server_restart_the_reset_snapshot_replaces_the_book() {
+        let mut view = connected();
+        let mut updates = Updates::default();
+        view.apply(hello("two", &["AAPL", "MSFT"]), &mut updates);
+        // The resume names the old instance, so the server answers with reset snapshots.
+        assert!(
+            matches!(&updates.outgoing[0], ClientMessage::Resume { instance_id, .. } if instance_id == "one")
+        );
+        assert_eq!(view.instance_id(), Some("two"));
+        view.apply(
+            snapshot("AAPL", Some(tick("AAPL", 3, 9_000)), true),
+            &mut updates,
+        );
+        assert_eq!(
+            seqs(&view, "AAPL"),
+            3,
+            "sequence numbers restart with the new instance"
+        );
+        assert_eq!(view.anomalies().resets, 1);
+        view.apply(ticks(vec![tick("AAPL", 4, 9_001)]), &mut updates);
+        assert_eq!(seqs(&view, "AAPL"), 4);
+    }
+
+    #[test]
+    fn a_different_symbol_list_starts_over() {
+        let mut view = connected();
+        let mut updates = Updates::default();
+        view.apply(hello("two", &["TSLA"]), &mut updates);
+        assert!(updates.universe);
+        assert_eq!(
+            updates.outgoing,
+            vec![ClientMessage::Subscribe {
+                symbols: SymbolList::All
+            }]
+        );
+        assert_eq!(view.symbols().len(), 1);
+        assert!(view.quote_row(0).is_none());
+    }
+
+    #[test]
+    fn candle_updates_correct_the_series() {
+        let mut view = connected();
+        let mut updates = Updates::default();
+        let candle = Candle {
+            start: 0,
+            open: Price(5),
+            high: Price(9),
+            low: Price(4),
+            close: Price(8),
+            volume: 77,
+        };
+        view.apply(
+            ServerMessage::Candle(ticker_shared::CandleUpdate {
+                symbol: Symbol::new("AAPL").unwrap(),
+                interval: Interval::S5,
+                candle,
+            }),
+            &mut updates,
+        );
+        assert_eq!(
+            view.book(0).unwrap().series(Interval::S5).last(),
+            Some(&candle)
+        );
+        assert!(updates.changed.contains(&0));
+    }
+}

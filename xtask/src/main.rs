@@ -1,0 +1,142 @@
+//! Ticker's development tasks, written in Rust so they run wherever cargo does.
+//!
+//! ```text
+//! cargo xtask run      install what is missing, build the dashboard, start the server
+//! cargo xtask test     every test: unit, integration, and the browser end-to-end test
+//! cargo xtask lint     rustfmt and clippy (native and wasm32)
+//! cargo xtask setup    only install the tools (wasm32 target, trunk, wasm-bindgen, wasm-opt)
+//! cargo xtask build    build the dashboard into dist/
+//! cargo xtask dev      server plus `trunk serve` with live reload
+//! cargo xtask e2e      only the browser test (needs a built dist/ and server)
+//! ```
+
+mod cmd;
+mod e2e;
+mod setup;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+use crate::cmd::Cmd;
+
+/// Ticker's development tasks.
+#[derive(Parser)]
+#[command(name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Install the toolchain pieces the build needs (idempotent).
+    Setup {
+        /// Also install Chromium and ChromeDriver for the browser test.
+        #[arg(long)]
+        browser: bool,
+    },
+    /// Build the dashboard (release) into dist/.
+    Build,
+    /// Build everything and run the dashboard; extra arguments go to the server.
+    Run {
+        /// Server flags, e.g. `-- --port 9000 --seed 7`.
+        #[arg(last = true)]
+        server_args: Vec<String>,
+    },
+    /// Development loop: the server plus `trunk serve` on http://127.0.0.1:8081.
+    Dev,
+    /// Run every test, the browser test included.
+    Test,
+    /// rustfmt and clippy, native and wasm32.
+    Lint,
+    /// Only the browser end-to-end test.
+    E2e,
+}
+
+fn main() -> Result<()> {
+    let root = workspace_root();
+    std::env::set_current_dir(&root)?;
+    match Cli::parse().task {
+        Task::Setup { browser } => setup::all(&root, browser),
+        Task::Build => build(&root),
+        Task::Run { server_args } => {
+            build(&root)?;
+            Cmd::new("cargo")
+                .args(["run", "--release", "--package", "ticker-server", "--"])
+                .args(server_args)
+                .run()
+        }
+        Task::Dev => dev(&root),
+        Task::Test => test(&root),
+        Task::Lint => lint(&root),
+        Task::E2e => e2e::run(&root),
+    }
+}
+
+/// The workspace root: the parent of this crate's directory.
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// Builds the release bundle of the dashboard with trunk.
+fn build(root: &Path) -> Result<()> {
+    setup::all(root, false)?;
+    Cmd::new("trunk")
+        .args(["build", "--release"])
+        .path_prepend(setup::npm_bin(root))
+        .run()
+}
+
+fn dev(root: &Path) -> Result<()> {
+    setup::all(root, false)?;
+    Cmd::new("cargo")
+        .args(["build", "--package", "ticker-server"])
+        .run()?;
+    let mut server = Cmd::new("target/debug/ticker-server").spawn()?;
+    let served = Cmd::new("trunk")
+        .arg("serve")
+        .path_prepend(setup::npm_bin(root))
+        .run();
+    let _ = server.kill();
+    served
+}
+
+fn test(root: &Path) -> Result<()> {
+    setup::all(root, true)?;
+    Cmd::new("cargo")
+        .args(["test", "--workspace", "--all-targets"])
+        .run()?;
+    build(root)?;
+    e2e::run(root)
+}
+
+fn lint(root: &Path) -> Result<()> {
+    setup::all(root, false)?;
+    Cmd::new("cargo").args(["fmt", "--all", "--check"]).run()?;
+    Cmd::new("cargo")
+        .args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ])
+        .run()?;
+    Cmd::new("cargo")
+        .args([
+            "clippy",
+            "--package",
+            "ticker-frontend",
+            "--package",
+            "ticker-shared",
+            "--all-targets",
+        ])
+        .args(["--target", "wasm32-unknown-unknown", "--", "-D", "warnings"])
+        .run()
+}

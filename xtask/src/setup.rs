@@ -1,0 +1,167 @@
+//! Installs what the build needs, only when it is missing or the wrong version: the wasm32
+//! target, trunk, the wasm-bindgen CLI matching Cargo.lock, wasm-opt (binaryen, from npm) and,
+//! for the browser test, Chromium and ChromeDriver from Debian.
+
+use std::{
+    path::{Path, PathBuf},
+    thread,
+};
+
+use anyhow::{Context, Result, bail};
+
+use crate::cmd::Cmd;
+
+/// The trunk release that builds with this toolchain (0.22 needs a newer rustc).
+const TRUNK_VERSION: &str = "0.21.14";
+
+/// Installs everything missing; `browser` adds Chromium and ChromeDriver.
+pub fn all(root: &Path, browser: bool) -> Result<()> {
+    wasm_target()?;
+    // trunk and wasm-bindgen-cli compile from source for minutes each; build them side by side
+    // while npm and apt download.
+    let bindgen_version = locked_version(root, "wasm-bindgen")?;
+    let trunk = thread::spawn(trunk);
+    let bindgen = thread::spawn(move || wasm_bindgen(&bindgen_version));
+    wasm_opt(root)?;
+    if browser {
+        chromium()?;
+    }
+    trunk
+        .join()
+        .map_err(|_| anyhow::anyhow!("trunk install panicked"))??;
+    bindgen
+        .join()
+        .map_err(|_| anyhow::anyhow!("wasm-bindgen install panicked"))??;
+    Ok(())
+}
+
+/// Where npm puts the binaries of `tools/package.json`.
+pub fn npm_bin(root: &Path) -> PathBuf {
+    root.join("tools/node_modules/.bin")
+}
+
+fn wasm_target() -> Result<()> {
+    let installed = Cmd::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .unwrap_or_default();
+    if installed
+        .lines()
+        .any(|line| line.trim() == "wasm32-unknown-unknown")
+    {
+        return Ok(());
+    }
+    Cmd::new("rustup")
+        .args(["target", "add", "wasm32-unknown-unknown"])
+        .run()
+}
+
+fn trunk() -> Result<()> {
+    let version = Cmd::new("trunk")
+        .arg("--version")
+        .output()
+        .unwrap_or_default();
+    if version.split_whitespace().nth(1) == Some(TRUNK_VERSION) {
+        return Ok(());
+    }
+    Cmd::new("cargo")
+        .args(["install", "--locked", "trunk", "--version", TRUNK_VERSION])
+        .run()
+}
+
+/// wasm-bindgen's CLI must be exactly the library's version, or trunk refuses to use it.
+fn wasm_bindgen(version: &str) -> Result<()> {
+    let installed = Cmd::new("wasm-bindgen")
+        .arg("--version")
+        .output()
+        .unwrap_or_default();
+    if installed.split_whitespace().nth(1) == Some(version) {
+        return Ok(());
+    }
+    // Not `--locked`: one of the CLI's locked dependencies is no longer in the registry.
+    Cmd::new("cargo")
+        .args(["install", "wasm-bindgen-cli", "--version", version])
+        .run()
+}
+
+/// binaryen's wasm-opt from npm, pinned by tools/package-lock.json. Debian's binaryen 108
+/// rewrites wasm-bindgen's externref table export to the wrong table, which breaks the app.
+fn wasm_opt(root: &Path) -> Result<()> {
+    let tools = root.join("tools");
+    let wanted = package_version(&tools, "binaryen")?;
+    let installed = Cmd::new(npm_bin(root).join("wasm-opt"))
+        .arg("--version")
+        .output()
+        .unwrap_or_default();
+    if installed.contains(&format!(
+        "version {}",
+        wanted.split('.').next().unwrap_or_default()
+    )) {
+        return Ok(());
+    }
+    Cmd::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--prefix"])
+        .arg(&tools)
+        .run()
+}
+
+fn chromium() -> Result<()> {
+    if which("chromium") && which("chromedriver") {
+        return Ok(());
+    }
+    let root_user = Cmd::new("id")
+        .arg("-u")
+        .output()
+        .is_some_and(|uid| uid.trim() == "0");
+    let apt = |args: &[&str]| {
+        let command = if root_user {
+            Cmd::new("apt-get")
+        } else {
+            Cmd::new("sudo").arg("apt-get")
+        };
+        command.args(args).run()
+    };
+    apt(&["update", "-q"])?;
+    apt(&[
+        "install",
+        "-y",
+        "-q",
+        "--no-install-recommends",
+        "chromium",
+        "chromium-driver",
+    ])?;
+    if !which("chromedriver") {
+        bail!("chromedriver is still missing after installing chromium-driver");
+    }
+    Ok(())
+}
+
+fn which(program: &str) -> bool {
+    Cmd::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .output()
+        .is_some()
+}
+
+/// The version of `package` in Cargo.lock.
+fn locked_version(root: &Path, package: &str) -> Result<String> {
+    let lock = std::fs::read_to_string(root.join("Cargo.lock")).context("reading Cargo.lock")?;
+    let needle = format!("name = \"{package}\"\nversion = \"");
+    let start = lock
+        .find(&needle)
+        .with_context(|| format!("{package} is not in Cargo.lock"))?
+        + needle.len();
+    let end = lock[start..].find('"').context("malformed Cargo.lock")?;
+    Ok(lock[start..start + end].to_owned())
+}
+
+/// The version of `package` pinned in `dir/package-lock.json`.
+fn package_version(dir: &Path, package: &str) -> Result<String> {
+    let text = std::fs::read_to_string(dir.join("package-lock.json"))
+        .context("reading package-lock.json")?;
+    let lock: serde_json::Value = serde_json::from_str(&text)?;
+    lock["packages"][format!("node_modules/{package}")]["version"]
+        .as_str()
+        .map(str::to_owned)
+        .with_context(|| format!("{package} is not in package-lock.json"))
+}
