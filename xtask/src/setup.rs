@@ -1,6 +1,7 @@
 //! Installs what the build needs, only when it is missing or the wrong version: the wasm32
-//! target, trunk, the wasm-bindgen CLI matching Cargo.lock, wasm-opt (binaryen, from npm) and,
-//! for the browser test, Chromium and ChromeDriver from Debian.
+//! target, trunk, the wasm-bindgen CLI matching Cargo.lock, wasm-opt (binaryen, from npm, with
+//! Debian's Node.js if there is none) and, for the browser test, Chromium and ChromeDriver from
+//! Debian.
 
 use std::{
     path::{Path, PathBuf},
