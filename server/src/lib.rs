@@ -54,6 +54,12 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        config.heartbeat_timeout > config.heartbeat_interval,
+        "--heartbeat-timeout ({:?}) must be longer than --heartbeat-interval ({:?})",
+        config.heartbeat_timeout,
+        config.heartbeat_interval
+    );
     let instruments = catalogue::select(&config.symbols)?;
     let universe = Arc::new(Universe::new(
         instruments.iter().map(|i| i.info.clone()).collect(),

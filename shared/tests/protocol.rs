@@ -110,7 +110,7 @@ fn server_samples() -> Vec<(&'static str, ServerMessage)> {
                 candles: BTreeMap::from([
                     (Interval::S1, vec![candle(1_764_000_000_000)]),
                     (Interval::S5, vec![candle(1_764_000_000_000)]),
-                    (Interval::M1, vec![candle(1_763_999_980_000)]),
+                    (Interval::M1, vec![candle(1_763_999_940_000)]),
                 ]),
             }),
         ),
