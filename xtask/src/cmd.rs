@@ -37,6 +37,12 @@ impl Cmd {
         args.into_iter().fold(self, Cmd::arg)
     }
 
+    /// Sets an environment variable for the program.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.command.env(key, value);
+        self
+    }
+
     /// Puts `dir` first on the program's PATH.
     pub fn path_prepend(mut self, dir: PathBuf) -> Self {
         let mut paths = vec![dir];

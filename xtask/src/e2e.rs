@@ -313,9 +313,14 @@ fn watchlist_full(state: &Value, symbols: usize) -> bool {
 }
 
 async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<()> {
-    let symbols = 30;
     let opened = Instant::now();
     client.goto(&server.url()).await?;
+    let health = client
+        .execute("return fetch('/healthz').then(r => r.json())", Vec::new())
+        .await?;
+    let symbols = health["symbols"]
+        .as_u64()
+        .context("/healthz names the symbol count")? as usize;
     let state = wait_for_page(client, "the app is live", |s| s["state"] == "live").await?;
     println!("e2e | live after {:?}", opened.elapsed());
     let full = wait_for_page(client, "the watchlist is full", |s| {

@@ -58,30 +58,39 @@ fn wasm_target() -> Result<()> {
 }
 
 fn trunk() -> Result<()> {
-    let version = Cmd::new("trunk")
-        .arg("--version")
-        .output()
-        .unwrap_or_default();
-    if version.split_whitespace().nth(1) == Some(TRUNK_VERSION) {
-        return Ok(());
-    }
-    Cmd::new("cargo")
-        .args(["install", "--locked", "trunk", "--version", TRUNK_VERSION])
-        .run()
+    cargo_install(
+        "trunk",
+        TRUNK_VERSION,
+        &["--locked", "trunk", "--version", TRUNK_VERSION],
+    )
 }
 
 /// wasm-bindgen's CLI must be exactly the library's version, or trunk refuses to use it.
 fn wasm_bindgen(version: &str) -> Result<()> {
-    let installed = Cmd::new("wasm-bindgen")
+    // Not `--locked`: one of the CLI's locked dependencies is no longer in the registry.
+    cargo_install(
+        "wasm-bindgen",
+        version,
+        &["wasm-bindgen-cli", "--version", version],
+    )
+}
+
+/// Runs `cargo install` with `args` unless `binary --version` already reports `version`.
+fn cargo_install(binary: &str, version: &str, args: &[&str]) -> Result<()> {
+    let installed = Cmd::new(binary)
         .arg("--version")
         .output()
         .unwrap_or_default();
     if installed.split_whitespace().nth(1) == Some(version) {
         return Ok(());
     }
-    // Not `--locked`: one of the CLI's locked dependencies is no longer in the registry.
+    // These tools' own speed hardly matters; their fat-LTO release builds cost minutes of CI.
     Cmd::new("cargo")
-        .args(["install", "wasm-bindgen-cli", "--version", version])
+        .arg("install")
+        .args(args)
+        .env("CARGO_PROFILE_RELEASE_LTO", "false")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1")
         .run()
 }
 
