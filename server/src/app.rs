@@ -10,12 +10,22 @@ use std::{
 };
 
 use actix_files::Files;
-use actix_web::{HttpResponse, Responder, web};
+use actix_web::{HttpRequest, HttpResponse, Responder, web};
 use serde::Serialize;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::{feed::unix_millis, hub::HubHandle, metrics::Metrics, universe::Universe, ws};
+use tracing::info;
+
+use crate::{
+    admission::{ConnectionLimits, ConnectionPermit, OriginPolicy, Refusal},
+    config::Config,
+    feed::unix_millis,
+    hub::HubHandle,
+    metrics::Metrics,
+    universe::Universe,
+    ws,
+};
 
 /// Identity of this server process, sent in `hello`.
 #[derive(Debug, Clone)]
@@ -53,6 +63,52 @@ pub struct Limits {
     pub heartbeat_interval: Duration,
     /// Silence after which a client is dropped.
     pub heartbeat_timeout: Duration,
+    /// Messages per second a client may send on average.
+    pub max_message_rate: u32,
+    /// Messages a client may send at once above the average.
+    pub message_burst: u32,
+    /// Most symbols one connection may subscribe to.
+    pub max_subscriptions: u32,
+    /// Time a connection may stay subscribed to nothing.
+    pub idle_timeout: Duration,
+}
+
+impl Limits {
+    /// The limits `config` asks for.
+    pub fn from_config(config: &Config) -> Self {
+        Limits {
+            queue_bound: config.queue_bound as usize,
+            max_frame_bytes: config.max_frame_bytes as usize,
+            heartbeat_interval: config.heartbeat_interval,
+            heartbeat_timeout: config.heartbeat_timeout,
+            max_message_rate: config.max_message_rate,
+            message_burst: config.message_burst,
+            max_subscriptions: config.max_subscriptions,
+            idle_timeout: config.idle_timeout,
+        }
+    }
+}
+
+/// Who may connect: the Origin policy and the connection limits.
+#[derive(Debug)]
+pub struct Admission {
+    /// Which pages may open a connection.
+    pub origins: OriginPolicy,
+    /// How many connections may be open.
+    pub connections: Arc<ConnectionLimits>,
+}
+
+impl Admission {
+    /// The admission rules `config` asks for.
+    pub fn from_config(config: &Config) -> Self {
+        Admission {
+            origins: OriginPolicy::new(&config.allowed_origins),
+            connections: ConnectionLimits::new(
+                config.max_connections,
+                config.max_connections_per_ip,
+            ),
+        }
+    }
 }
 
 /// State shared by every request handler and connection.
@@ -64,8 +120,12 @@ pub struct AppState {
     pub hub: HubHandle,
     /// This process's identity.
     pub instance: Instance,
-    /// Connection limits.
+    /// Per-connection limits.
     pub limits: Limits,
+    /// Handshake checks: Origin and connection counts.
+    pub admission: Admission,
+    /// Whether `/echo` is routed (conformance tests only).
+    pub echo_route: bool,
     /// Counters.
     pub metrics: Arc<Metrics>,
     /// Cancelled on shutdown: every connection then closes with 1001.
@@ -82,6 +142,7 @@ impl AppState {
         hub: HubHandle,
         instance: Instance,
         limits: Limits,
+        admission: Admission,
         metrics: Arc<Metrics>,
     ) -> Self {
         AppState {
@@ -89,11 +150,27 @@ impl AppState {
             hub,
             instance,
             limits,
+            admission,
+            echo_route: false,
             metrics,
             shutdown: CancellationToken::new(),
             connection_closed: Notify::new(),
             next_client: AtomicU64::new(1),
         }
+    }
+
+    /// Admits a long-lived connection (WebSocket or event stream): checks the Origin and takes
+    /// a place under the connection limits, refusing with 403 or 503.
+    pub fn admit(&self, req: &HttpRequest) -> Result<ConnectionPermit, Refusal> {
+        let admitted = self.admission.origins.check(req).and_then(|()| {
+            let ip = req.peer_addr().map(|addr| addr.ip());
+            self.admission.connections.admit(ip)
+        });
+        if let Err(refusal) = &admitted {
+            Metrics::inc(&self.metrics.handshakes_refused);
+            info!(%refusal, "handshake refused");
+        }
+        admitted
     }
 
     /// A new, unique connection id.
@@ -102,13 +179,18 @@ impl AppState {
     }
 }
 
-/// Registers every route: `/ws`, `/healthz`, `/metrics`, and the frontend at `/`.
+/// Registers every route: `/ws`, `/healthz`, `/metrics`, `/echo` when enabled, and the
+/// frontend at `/`.
 pub fn routes(config: &mut web::ServiceConfig, state: web::Data<AppState>, static_dir: &Path) {
+    let echo_route = state.echo_route;
     config
         .app_data(state)
         .route("/ws", web::get().to(ws::upgrade))
         .route("/healthz", web::get().to(healthz))
         .route("/metrics", web::get().to(metrics));
+    if echo_route {
+        config.route("/echo", web::get().to(ws::echo));
+    }
     if static_dir.join("index.html").is_file() {
         config.service(
             Files::new("/", static_dir)

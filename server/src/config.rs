@@ -57,6 +57,47 @@ pub struct Config {
     #[arg(long, env = "TICKER_MAX_FRAME_BYTES", default_value_t = 64 * 1024, value_parser = clap::value_parser!(u32).range(1024..=16 * 1024 * 1024))]
     pub max_frame_bytes: u32,
 
+    /// Origins (scheme://host[:port]) whose pages may open a WebSocket, comma-separated; `*`
+    /// allows any. The page's own origin is always allowed; a client without an Origin header
+    /// (not a browser) is too. Anything else is refused at the handshake with 403.
+    #[arg(long, env = "TICKER_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// Most connections open at once; more are refused at the handshake with 503.
+    #[arg(long, env = "TICKER_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: u32,
+
+    /// Most connections open at once from one IP address; more are refused with 503.
+    #[arg(long, env = "TICKER_MAX_CONNECTIONS_PER_IP", default_value_t = 256)]
+    pub max_connections_per_ip: u32,
+
+    /// Messages per second a client may send (frames of any kind, averaged); faster ones are
+    /// dropped with a `rate_limited` error, and a client that keeps going is closed with 1008.
+    #[arg(long, env = "TICKER_MAX_MESSAGE_RATE", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_message_rate: u32,
+
+    /// Messages a client may send in a burst above the rate.
+    #[arg(long, env = "TICKER_MESSAGE_BURST", default_value_t = 40, value_parser = clap::value_parser!(u32).range(1..))]
+    pub message_burst: u32,
+
+    /// Most symbols one connection may be subscribed to.
+    #[arg(long, env = "TICKER_MAX_SUBSCRIPTIONS", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_subscriptions: u32,
+
+    /// Time a new connection has to send its complete HTTP request (the WebSocket handshake);
+    /// half-open or stalled connections are closed after it.
+    #[arg(long, env = "TICKER_HANDSHAKE_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub handshake_timeout: Duration,
+
+    /// A WebSocket subscribed to nothing for this long is closed with 1008.
+    #[arg(long, env = "TICKER_IDLE_TIMEOUT", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub idle_timeout: Duration,
+
+    /// Also serve `/echo`: a WebSocket echo over the same session loop, close-code mapping and
+    /// limits as `/ws`, for protocol-conformance tests (Autobahn). Off by default.
+    #[arg(long, env = "TICKER_ECHO_ROUTE")]
+    pub echo_route: bool,
+
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "TICKER_WORKERS")]
     pub workers: Option<usize>,

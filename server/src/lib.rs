@@ -10,11 +10,13 @@
 //! - [`hub`]: the one task that owns the market and subscriptions and fans ticks out.
 //! - [`ws`]: the WebSocket endpoint and per-connection loop.
 //! - [`app`]: HTTP routes, shared state, health, metrics and static files.
+//! - [`admission`]: the Origin check and connection limits applied at the handshake.
 //! - [`config`]: command-line flags and environment variables.
 //! - [`universe`], [`metrics`]: symbol ids and counters.
 //!
 //! [`run`] wires them together; `main.rs` only parses the configuration and waits for a signal.
 
+pub mod admission;
 pub mod app;
 pub mod bus;
 pub mod catalogue;
@@ -35,7 +37,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::{
-    app::{AppState, Instance, Limits},
+    app::{Admission, AppState, Instance, Limits},
     bus::{InProcessBus, MarketBus},
     config::Config,
     market::Market,
@@ -86,19 +88,16 @@ pub async fn run(
     let stop_feed = CancellationToken::new();
     let feed_task = tokio::spawn(feed::run(simulator, bus.clone(), stop_feed.clone()));
 
-    let limits = Limits {
-        queue_bound: config.queue_bound as usize,
-        max_frame_bytes: config.max_frame_bytes as usize,
-        heartbeat_interval: config.heartbeat_interval,
-        heartbeat_timeout: config.heartbeat_timeout,
-    };
-    let state = web::Data::new(AppState::new(
+    let mut state = AppState::new(
         universe,
         hub,
         instance,
-        limits,
+        Limits::from_config(&config),
+        Admission::from_config(&config),
         metrics.clone(),
-    ));
+    );
+    state.echo_route = config.echo_route;
+    let state = web::Data::new(state);
     let address = listener.local_addr()?;
     let static_dir = config.static_dir.clone();
     if !static_dir.join("index.html").is_file() {
@@ -111,6 +110,8 @@ pub async fn run(
         App::new().configure(move |routes| app::routes(routes, state, &static_dir))
     })
     .disable_signals()
+    // A connection must complete its request (the WebSocket handshake) within this time.
+    .client_request_timeout(config.handshake_timeout)
     .shutdown_timeout(config.shutdown_grace.as_secs().max(1))
     // actix-web leaves Nagle's algorithm on; every tick would wait for the previous ACK.
     .on_connect(|connection, _| {

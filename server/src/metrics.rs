@@ -31,6 +31,14 @@ pub struct Metrics {
     pub heartbeat_timeouts: AtomicU64,
     /// Ticks the hub lost because it fell behind the bus.
     pub bus_lagged_ticks: AtomicU64,
+    /// Handshakes refused: wrong Origin (403) or connection limits (503).
+    pub handshakes_refused: AtomicU64,
+    /// Client messages dropped by the per-connection rate limit.
+    pub rate_limited_messages: AtomicU64,
+    /// Connections closed for breaking the protocol or a limit (1002, 1007, 1008, 1009).
+    pub protocol_closes: AtomicU64,
+    /// Connections closed for staying subscribed to nothing past the idle timeout.
+    pub idle_timeouts: AtomicU64,
 }
 
 impl Metrics {
@@ -52,7 +60,7 @@ impl Metrics {
 
     /// The counters in the Prometheus text exposition format.
     pub fn render_prometheus(&self) -> String {
-        let counters: [(&str, &str, &AtomicU64); 11] = [
+        let counters: [(&str, &str, &AtomicU64); 15] = [
             (
                 "connections_opened_total",
                 "WebSocket connections accepted.",
@@ -108,6 +116,26 @@ impl Metrics {
                 "Ticks lost because the hub fell behind the bus.",
                 &self.bus_lagged_ticks,
             ),
+            (
+                "handshakes_refused_total",
+                "WebSocket handshakes refused (Origin 403, limits 503).",
+                &self.handshakes_refused,
+            ),
+            (
+                "rate_limited_messages_total",
+                "Client messages dropped by the rate limit.",
+                &self.rate_limited_messages,
+            ),
+            (
+                "protocol_closes_total",
+                "Connections closed for breaking the protocol or a limit.",
+                &self.protocol_closes,
+            ),
+            (
+                "idle_timeouts_total",
+                "Connections closed for subscribing to nothing past the idle timeout.",
+                &self.idle_timeouts,
+            ),
         ];
         let mut out = String::with_capacity(2048);
         for (name, help, counter) in counters {
@@ -141,6 +169,6 @@ mod tests {
             text.contains("# TYPE ticker_frames_sent_total counter\nticker_frames_sent_total 7\n")
         );
         assert!(text.contains("ticker_connections_open 1\n"));
-        assert_eq!(text.matches("# HELP").count(), 12);
+        assert_eq!(text.matches("# HELP").count(), 16);
     }
 }

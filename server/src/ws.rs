@@ -1,18 +1,31 @@
 //! The `/ws` endpoint: the WebSocket handshake and one task per connection.
 //!
-//! A connection sends `hello`, registers with the hub, then runs one loop over four sources:
-//! shutdown and eviction (first, so they win), the client's frames, the heartbeat tick, and the
-//! outbound queue the hub fills. Every write also watches shutdown, eviction and the heartbeat
-//! deadline, so a peer that stops reading cannot hold the task. Errors stay on their
-//! connection: they are answered, logged and counted, and never reach the hub or other clients.
+//! The handshake is admitted first (Origin and connection limits, see [`crate::admission`]);
+//! the request payload is then guarded so no oversized frame is ever buffered ([`guard`]).
+//! A connection sends `hello`, registers with the hub, then runs one loop over its sources:
+//! shutdown and eviction (first, so they win), the client's frames, the heartbeat tick, the
+//! idle deadline, and the outbound queue the hub fills. Every write also watches shutdown,
+//! eviction and the heartbeat deadline, so a peer that stops reading cannot hold the task.
+//! Errors stay on their connection: they are answered, logged and counted, and never reach the
+//! hub or other clients.
+//!
+//! The same loop also serves `/echo` (when enabled) for protocol-conformance tests: it echoes
+//! messages instead of speaking the market protocol, with the same framing, close codes and
+//! limits.
 
+pub mod guard;
 mod inbound;
+pub mod rate;
 
-use std::{future::pending, sync::Arc, time::Duration};
+use std::{
+    cell::Cell, collections::HashSet, future::pending, pin::Pin, rc::Rc, sync::Arc, time::Duration,
+};
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, dev, web};
 use actix_ws::{CloseCode, CloseReason, Session};
+use bytes::Bytes;
 use bytestring::ByteString;
+use futures_util::{Stream, future::Either};
 use ticker_shared::{
     ClientMessage, ErrorCode, Hello, PROTOCOL_VERSION, Pong, ServerMessage, Symbol, close,
     codec::TickFrame, decode_client,
@@ -24,11 +37,17 @@ use tokio::{
 use tracing::{Instrument, debug, info, info_span};
 
 pub use self::inbound::{Inbound, InboundFrames, Violation, violation_for};
+use self::{
+    guard::GuardedPayload,
+    rate::{RateLimit, Verdict},
+};
 use crate::{
+    admission::ConnectionPermit,
     app::AppState,
     feed::unix_millis,
     hub::{ClientId, ClientLink, Kick, Outbound},
     metrics::Metrics,
+    universe::SymbolId,
 };
 
 /// Most ticks joined into one outbound frame.
@@ -39,21 +58,61 @@ const MAX_DRAIN: usize = 1_024;
 /// How long a close frame may take to be queued before the connection is simply dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Upgrades the request to a WebSocket and spawns the connection's task.
+/// What a connection speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// The market protocol (`/ws`).
+    Market,
+    /// Echo every message back (`/echo`, for conformance tests).
+    Echo,
+}
+
+/// `/ws`: upgrades the request to a market-data WebSocket.
 pub async fn upgrade(
     req: HttpRequest,
     body: web::Payload,
     app: web::Data<AppState>,
 ) -> actix_web::Result<HttpResponse> {
-    let (response, session, stream) = actix_ws::handle(&req, body)?;
+    start(req, body, app, Mode::Market).await
+}
+
+/// `/echo`: upgrades the request to an echoing WebSocket (only routed when enabled).
+pub async fn echo(
+    req: HttpRequest,
+    body: web::Payload,
+    app: web::Data<AppState>,
+) -> actix_web::Result<HttpResponse> {
+    start(req, body, app, Mode::Echo).await
+}
+
+/// Admits the handshake, guards the payload, completes the upgrade and spawns the
+/// connection's task.
+async fn start(
+    req: HttpRequest,
+    body: web::Payload,
+    app: web::Data<AppState>,
+    mode: Mode,
+) -> actix_web::Result<HttpResponse> {
     let app = app.into_inner();
+    let permit = app.admit(&req)?;
+    let tripped = Rc::new(Cell::new(None));
+    let guarded = GuardedPayload::new(
+        body.into_inner(),
+        app.limits.max_frame_bytes,
+        tripped.clone(),
+    );
+    let mut guarded = dev::Payload::Stream {
+        payload: Box::pin(guarded) as Pin<Box<dyn Stream<Item = _>>>,
+    };
+    let body = web::Payload::from_request(&req, &mut guarded).await?;
+    let (response, session, stream) = actix_ws::handle(&req, body)?;
     let client = app.next_client_id();
     let peer = req
         .peer_addr()
         .map(|addr| addr.to_string())
         .unwrap_or_default();
-    let frames = InboundFrames::new(stream, app.limits.max_frame_bytes);
-    let connection = Connection::new(client, app, session, frames);
+    let frames = InboundFrames::new(stream, app.limits.max_frame_bytes, tripped);
+    let connection = Connection::new(client, app, session, frames, permit, mode);
     actix_web::rt::spawn(connection.run().instrument(info_span!("ws", client, %peer)));
     Ok(response)
 }
@@ -66,6 +125,7 @@ enum Stop {
     HeartbeatTimeout,
     PeerClosed(Option<CloseReason>),
     Violation(CloseReason),
+    Idle,
     Lost,
 }
 
@@ -91,15 +151,23 @@ impl Stop {
                 description: None,
             }),
             Stop::Violation(reason) => Some(reason.clone()),
+            Stop::Idle => Some(reason(close::POLICY_VIOLATION, close::REASON_IDLE)),
             Stop::Lost => None,
         }
     }
+}
+
+/// A frame to write.
+enum Outgoing {
+    Text(ByteString),
+    Binary(Bytes),
 }
 
 /// One client connection.
 struct Connection {
     client: ClientId,
     app: Arc<AppState>,
+    mode: Mode,
     session: Session,
     frames: InboundFrames,
     outbox: mpsc::Receiver<Outbound>,
@@ -108,15 +176,31 @@ struct Connection {
     kicked: Option<oneshot::Receiver<Kick>>,
     last_heard: Instant,
     batch: TickFrame,
+    rate: RateLimit,
+    /// The symbols this client asked for, to enforce the subscription limit.
+    subscribed: HashSet<SymbolId>,
+    /// When the client is subscribed to nothing: the moment it will be closed as idle.
+    idle_deadline: Option<Instant>,
+    /// Holds the connection's place under the connection limits.
+    _permit: ConnectionPermit,
 }
 
 impl Connection {
-    fn new(client: ClientId, app: Arc<AppState>, session: Session, frames: InboundFrames) -> Self {
+    fn new(
+        client: ClientId,
+        app: Arc<AppState>,
+        session: Session,
+        frames: InboundFrames,
+        permit: ConnectionPermit,
+        mode: Mode,
+    ) -> Self {
         let (outbox_sender, outbox) = mpsc::channel(app.limits.queue_bound);
         let (kick, kicked) = oneshot::channel();
+        let now = Instant::now();
+        let limits = &app.limits;
         Connection {
             client,
-            app,
+            mode,
             session,
             frames,
             outbox,
@@ -125,8 +209,13 @@ impl Connection {
                 kick,
             }),
             kicked: Some(kicked),
-            last_heard: Instant::now(),
+            last_heard: now,
             batch: TickFrame::new(),
+            rate: RateLimit::new(limits.max_message_rate, limits.message_burst, now),
+            subscribed: HashSet::new(),
+            idle_deadline: (mode == Mode::Market).then(|| now + limits.idle_timeout),
+            _permit: permit,
+            app,
         }
     }
 
@@ -134,10 +223,17 @@ impl Connection {
         Metrics::inc(&self.app.metrics.connections_opened);
         debug!("connected");
         let stop = self.serve().await;
-        self.app.hub.disconnect(self.client).await;
+        if self.mode == Mode::Market {
+            self.app.hub.disconnect(self.client).await;
+        }
         match &stop {
             Stop::Violation(reason) => {
-                info!(code = ?reason.code, reason = ?reason.description, "closing: client broke the protocol")
+                Metrics::inc(&self.app.metrics.protocol_closes);
+                info!(code = ?reason.code, reason = ?reason.description, "closing: client broke the protocol or a limit")
+            }
+            Stop::Idle => {
+                Metrics::inc(&self.app.metrics.idle_timeouts);
+                info!("closing: idle")
             }
             Stop::Kicked(_) | Stop::HeartbeatTimeout => info!(?stop, "closing"),
             _ => debug!(?stop, "closing"),
@@ -150,12 +246,14 @@ impl Connection {
     }
 
     async fn serve(&mut self) -> Stop {
-        let hello = self.hello();
-        if let Err(stop) = self.send(&hello).await {
-            return stop;
-        }
-        if let Some(link) = self.link.take() {
-            self.app.hub.connect(self.client, link).await;
+        if self.mode == Mode::Market {
+            let hello = self.hello();
+            if let Err(stop) = self.send(&hello).await {
+                return stop;
+            }
+            if let Some(link) = self.link.take() {
+                self.app.hub.connect(self.client, link).await;
+            }
         }
         let period = self.app.limits.heartbeat_interval;
         let mut heartbeat = tokio::time::interval_at(Instant::now() + period, period);
@@ -168,12 +266,13 @@ impl Connection {
                 frame = self.frames.next() => match frame {
                     Some(Ok(inbound)) => {
                         self.last_heard = Instant::now();
-                        self.on_inbound(inbound).await
+                        self.on_inbound_limited(inbound).await
                     }
                     Some(Err(Violation::Close(reason))) => Err(Stop::Violation(reason)),
                     Some(Err(Violation::Lost)) | None => Err(Stop::Lost),
                 },
                 _ = heartbeat.tick() => self.on_heartbeat().await,
+                () = until(self.idle_deadline) => Err(Stop::Idle),
                 item = self.outbox.recv() => match item {
                     Some(item) => self.on_outbound(item).await,
                     // The hub let go of this client without a kick: it is shutting down.
@@ -215,12 +314,49 @@ impl Connection {
         }
     }
 
+    /// Applies the rate limit (to every frame: a ping flood is a flood), then handles the frame.
+    async fn on_inbound_limited(&mut self, inbound: Inbound) -> Result<(), Stop> {
+        if matches!(inbound, Inbound::Close(_)) {
+            return self.on_inbound(inbound).await;
+        }
+        match self.rate.check(self.last_heard) {
+            Verdict::Allow => self.on_inbound(inbound).await,
+            Verdict::Drop { notify } => {
+                Metrics::inc(&self.app.metrics.rate_limited_messages);
+                if !notify || self.mode == Mode::Echo {
+                    return Ok(());
+                }
+                let limits = &self.app.limits;
+                let message = format!(
+                    "too many messages: at most {} per second (bursts of {}); this one was \
+                     dropped, and a client that keeps going is disconnected",
+                    limits.max_message_rate, limits.message_burst
+                );
+                self.refuse(ErrorCode::RateLimited, message).await
+            }
+            Verdict::Close => {
+                Metrics::inc(&self.app.metrics.rate_limited_messages);
+                Err(Stop::Violation(CloseReason {
+                    code: CloseCode::from(close::POLICY_VIOLATION),
+                    description: Some(close::REASON_RATE_LIMITED.to_owned()),
+                }))
+            }
+        }
+    }
+
     async fn on_inbound(&mut self, inbound: Inbound) -> Result<(), Stop> {
         match inbound {
+            Inbound::Text(text) if self.mode == Mode::Echo => {
+                self.write(Outgoing::Text(text)).await
+            }
+            Inbound::Binary(bytes) if self.mode == Mode::Echo => {
+                self.write(Outgoing::Binary(bytes)).await
+            }
             Inbound::Text(text) => self.on_text(&text).await,
-            Inbound::Binary(len) => {
+            Inbound::Binary(bytes) => {
                 let message = format!(
-                    "binary frames are not supported ({len} bytes ignored); send JSON text frames"
+                    "binary frames are not supported ({} bytes ignored); send JSON text frames",
+                    bytes.len()
                 );
                 self.refuse(ErrorCode::UnsupportedBinary, message).await
             }
@@ -249,11 +385,19 @@ impl Connection {
         let universe = &self.app.universe;
         match message {
             ClientMessage::Subscribe { symbols } => match universe.resolve(&symbols) {
-                Ok(ids) => self.app.hub.subscribe(self.client, ids).await,
+                Ok(ids) => {
+                    if let Err(message) = self.add_subscriptions(&ids) {
+                        return self.refuse(ErrorCode::TooManySubscriptions, message).await;
+                    }
+                    self.app.hub.subscribe(self.client, ids).await
+                }
                 Err(unknown) => return self.refuse_unknown(&unknown).await,
             },
             ClientMessage::Unsubscribe { symbols } => match universe.resolve(&symbols) {
-                Ok(ids) => self.app.hub.unsubscribe(self.client, ids).await,
+                Ok(ids) => {
+                    self.remove_subscriptions(&ids);
+                    self.app.hub.unsubscribe(self.client, ids).await
+                }
                 Err(unknown) => return self.refuse_unknown(&unknown).await,
             },
             ClientMessage::Resume {
@@ -261,6 +405,9 @@ impl Connection {
                 last_seq,
             } => match universe.resolve_each(last_seq.keys()) {
                 Ok(ids) => {
+                    if let Err(message) = self.add_subscriptions(&ids) {
+                        return self.refuse(ErrorCode::TooManySubscriptions, message).await;
+                    }
                     let same_instance = instance_id == self.app.instance.id;
                     let resume = ids.into_iter().zip(last_seq.into_values()).collect();
                     self.app
@@ -279,6 +426,40 @@ impl Connection {
             }
         }
         Ok(())
+    }
+
+    /// Records new subscriptions if they fit under the limit; otherwise nothing changes and the
+    /// error says why.
+    fn add_subscriptions(&mut self, ids: &[SymbolId]) -> Result<(), String> {
+        let max = self.app.limits.max_subscriptions as usize;
+        let new: HashSet<SymbolId> = ids
+            .iter()
+            .copied()
+            .filter(|id| !self.subscribed.contains(id))
+            .collect();
+        if self.subscribed.len() + new.len() > max {
+            let message = format!(
+                "subscribing to {} more symbol(s) would exceed the limit of {max} per \
+                 connection ({} now); nothing was changed",
+                new.len(),
+                self.subscribed.len()
+            );
+            return Err(message);
+        }
+        self.subscribed.extend(new);
+        if !self.subscribed.is_empty() {
+            self.idle_deadline = None;
+        }
+        Ok(())
+    }
+
+    fn remove_subscriptions(&mut self, ids: &[SymbolId]) {
+        for id in ids {
+            self.subscribed.remove(id);
+        }
+        if self.subscribed.is_empty() && self.idle_deadline.is_none() {
+            self.idle_deadline = Some(Instant::now() + self.app.limits.idle_timeout);
+        }
     }
 
     async fn refuse_unknown(&mut self, unknown: &[Symbol]) -> Result<(), Stop> {
@@ -319,26 +500,29 @@ impl Connection {
             }
             Outbound::Message(message) => {
                 self.flush().await?;
-                self.write(message).await
+                self.write(Outgoing::Text(message)).await
             }
         }
     }
 
     async fn flush(&mut self) -> Result<(), Stop> {
         match self.batch.finish() {
-            Some(frame) => self.write(frame.into()).await,
+            Some(frame) => self.write(Outgoing::Text(frame.into())).await,
             None => Ok(()),
         }
     }
 
     async fn send(&mut self, message: &ServerMessage) -> Result<(), Stop> {
-        self.write(message.to_json().into()).await
+        self.write(Outgoing::Text(message.to_json().into())).await
     }
 
-    /// Writes one text frame, giving up on shutdown, eviction or heartbeat timeout so that a
-    /// peer that stopped reading cannot hold the connection.
-    async fn write(&mut self, frame: ByteString) -> Result<(), Stop> {
-        let len = frame.len() as u64;
+    /// Writes one frame, giving up on shutdown, eviction or heartbeat timeout so that a peer
+    /// that stopped reading cannot hold the connection.
+    async fn write(&mut self, frame: Outgoing) -> Result<(), Stop> {
+        let (len, sending) = match frame {
+            Outgoing::Text(text) => (text.len(), Either::Left(self.session.text(text))),
+            Outgoing::Binary(bytes) => (bytes.len(), Either::Right(self.session.binary(bytes))),
+        };
         let shutdown = self.app.shutdown.clone();
         let deadline = self.last_heard + self.app.limits.heartbeat_timeout;
         tokio::select! {
@@ -346,11 +530,20 @@ impl Connection {
             () = shutdown.cancelled() => return Err(Stop::Shutdown),
             kick = kicked(&mut self.kicked) => return Err(Stop::Kicked(kick)),
             () = tokio::time::sleep_until(deadline) => return Err(Stop::HeartbeatTimeout),
-            sent = self.session.text(frame) => sent.map_err(|_| Stop::Lost)?,
+            sent = sending => sent.map_err(|_| Stop::Lost)?,
         }
+        let len = len as u64;
         Metrics::inc(&self.app.metrics.frames_sent);
         Metrics::add(&self.app.metrics.bytes_sent, len);
         Ok(())
+    }
+}
+
+/// Resolves at `deadline`; never without one.
+async fn until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => pending().await,
     }
 }
 

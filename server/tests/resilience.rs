@@ -7,53 +7,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Client, RawClient, TestServer, test_config, ticks_of};
+use common::{Bystander, RawClient, TestServer, expect_error, test_config};
 use futures_util::SinkExt;
 use ticker_shared::{ErrorCode, ServerMessage, close};
 use tokio_tungstenite::tungstenite::Message;
-
-/// A client subscribed to AAPL that checks its ticks stay consecutive while others misbehave.
-struct Bystander {
-    client: Client,
-    last: u64,
-}
-
-impl Bystander {
-    async fn join(server: &TestServer) -> Self {
-        let (mut client, _) = server.connect().await;
-        client.subscribe(&["AAPL"]).await;
-        let ServerMessage::Snapshot(snapshot) = client.next_message().await else {
-            panic!("snapshot")
-        };
-        Bystander {
-            client,
-            last: snapshot.quote.map_or(0, |q| q.seq),
-        }
-    }
-
-    /// Reads until `count` more consecutive ticks arrived.
-    async fn still_served(&mut self, count: u64) {
-        let target = self.last + count;
-        while self.last < target {
-            let message = self.client.next_message().await;
-            for tick in ticks_of(&message) {
-                assert_eq!(tick.seq, self.last + 1, "the bystander lost a tick");
-                self.last = tick.seq;
-            }
-        }
-    }
-}
-
-async fn expect_error(client: &mut Client, code: ErrorCode) -> String {
-    let message = client
-        .wait_for(|m| match m {
-            ServerMessage::Error(error) => Some(error.clone()),
-            _ => None,
-        })
-        .await;
-    assert_eq!(message.code, code, "{}", message.message);
-    message.message
-}
 
 #[actix_web::test]
 async fn bad_messages_get_an_error_and_the_connection_stays_open() {

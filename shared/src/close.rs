@@ -14,6 +14,8 @@ pub const INVALID_PAYLOAD: u16 = 1007;
 /// The client fell behind (its outbound queue filled) or stopped answering heartbeats; the
 /// close reason says which.
 pub const POLICY_VIOLATION: u16 = 1008;
+/// The server is at its connection limit; try again later.
+pub const TRY_AGAIN_LATER: u16 = 1013;
 /// A frame or message was larger than the server accepts.
 pub const MESSAGE_TOO_BIG: u16 = 1009;
 /// The server failed unexpectedly.
@@ -23,5 +25,10 @@ pub const INTERNAL_ERROR: u16 = 1011;
 pub const REASON_SLOW_CONSUMER: &str = "slow consumer: outbound queue full";
 /// Close reason sent with [`POLICY_VIOLATION`] when a client was silent past the timeout.
 pub const REASON_HEARTBEAT_TIMEOUT: &str = "heartbeat timeout";
+/// Close reason sent with [`POLICY_VIOLATION`] when a client kept sending past the rate limit.
+pub const REASON_RATE_LIMITED: &str = "message rate limit exceeded";
+/// Close reason sent with [`POLICY_VIOLATION`] when a client stayed subscribed to nothing
+/// past the idle timeout.
+pub const REASON_IDLE: &str = "idle timeout: no subscriptions";
 /// Close reason sent with [`GOING_AWAY`] on shutdown.
 pub const REASON_SHUTDOWN: &str = "server shutting down";

@@ -34,6 +34,12 @@ pub enum ErrorCode {
     UnknownSymbol,
     /// A binary frame arrived; this protocol uses text frames only.
     UnsupportedBinary,
+    /// The client sent messages faster than the server's per-connection rate limit; the
+    /// message was dropped. A client that keeps going is closed with 1008.
+    RateLimited,
+    /// The request would take the connection past the server's subscription limit; nothing
+    /// was changed.
+    TooManySubscriptions,
 }
 
 /// Why client text is not a valid [`ClientMessage`].

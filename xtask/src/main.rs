@@ -8,8 +8,10 @@
 //! cargo xtask build    build the dashboard into dist/
 //! cargo xtask dev      server plus `trunk serve` with live reload
 //! cargo xtask e2e      only the browser test (needs a built dist/ and server)
+//! cargo xtask autobahn only the Autobahn WebSocket conformance cases (installs kosoku)
 //! ```
 
+mod autobahn;
 mod cmd;
 mod e2e;
 mod setup;
@@ -53,6 +55,8 @@ enum Task {
     Lint,
     /// Only the browser end-to-end test.
     E2e,
+    /// Only the Autobahn WebSocket conformance cases, against `/echo`.
+    Autobahn,
 }
 
 fn main() -> Result<()> {
@@ -72,6 +76,7 @@ fn main() -> Result<()> {
         Task::Test => test(&root),
         Task::Lint => lint(&root),
         Task::E2e => e2e::run(&root),
+        Task::Autobahn => autobahn::run(&root),
     }
 }
 
@@ -111,6 +116,7 @@ fn test(root: &Path) -> Result<()> {
     Cmd::new("cargo")
         .args(["test", "--workspace", "--all-targets"])
         .run()?;
+    autobahn::run(root)?;
     build(root)?;
     e2e::run(root)
 }

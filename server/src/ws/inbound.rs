@@ -4,20 +4,22 @@
 //! actix-ws's own aggregation reports an oversized fragmented message as an I/O error, which
 //! cannot be told apart from a broken connection, so fragments are joined here instead.
 
-use std::{io, str::Utf8Error};
+use std::{cell::Cell, io, rc::Rc, str::Utf8Error};
 
 use actix_ws::{CloseCode, CloseReason, Item, Message, MessageStream, ProtocolError};
 use bytestring::ByteString;
 use futures_util::StreamExt;
 use ticker_shared::close;
 
+use super::guard::Oversize;
+
 /// A complete message from the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Inbound {
     /// A text message (valid UTF-8).
     Text(ByteString),
-    /// A binary message of this many bytes.
-    Binary(usize),
+    /// A binary message.
+    Binary(bytes::Bytes),
     /// A ping with its payload, to be answered by a pong.
     Ping(bytes::Bytes),
     /// A pong.
@@ -39,6 +41,8 @@ pub enum Violation {
 pub struct InboundFrames {
     stream: MessageStream,
     fragments: Reassembler,
+    /// Set by the payload guard when it cut the stream at an oversized frame header.
+    oversize: Rc<Cell<Option<Oversize>>>,
 }
 
 /// Joins the fragments of one message, up to a size bound.
@@ -50,27 +54,44 @@ struct Reassembler {
 }
 
 impl InboundFrames {
-    /// Reads `stream`, refusing frames and reassembled messages over `max_message` bytes.
-    pub fn new(stream: MessageStream, max_message: usize) -> Self {
+    /// Reads `stream`, refusing frames and reassembled messages over `max_message` bytes;
+    /// `oversize` is the flag of the [`GuardedPayload`](super::guard::GuardedPayload) under it.
+    pub fn new(
+        stream: MessageStream,
+        max_message: usize,
+        oversize: Rc<Cell<Option<Oversize>>>,
+    ) -> Self {
         InboundFrames {
             stream: stream.max_frame_size(max_message),
             fragments: Reassembler {
                 max_message,
                 partial: None,
             },
+            oversize,
         }
     }
 
     /// The next complete message, a violation, or `None` when the stream ends.
     pub async fn next(&mut self) -> Option<Result<Inbound, Violation>> {
         loop {
-            let message = match self.stream.next().await? {
-                Ok(message) => message,
-                Err(err) => return Some(Err(violation_for(&err))),
+            let message = match self.stream.next().await {
+                Some(Ok(message)) => message,
+                Some(Err(err)) => return Some(Err(violation_for(&err))),
+                None => {
+                    let oversize = self.oversize.take()?;
+                    let description = format!(
+                        "frame too big: {} bytes declared, at most {} accepted",
+                        oversize.declared, self.fragments.max_message
+                    );
+                    return Some(Err(Violation::Close(CloseReason {
+                        code: CloseCode::from(close::MESSAGE_TOO_BIG),
+                        description: Some(description),
+                    })));
+                }
             };
             let inbound = match message {
                 Message::Text(text) => Inbound::Text(text),
-                Message::Binary(bytes) => Inbound::Binary(bytes.len()),
+                Message::Binary(bytes) => Inbound::Binary(bytes),
                 Message::Continuation(item) => match self.fragments.push(item) {
                     Ok(Some(inbound)) => inbound,
                     Ok(None) => continue,
@@ -116,7 +137,7 @@ impl Reassembler {
         let is_text = *is_text;
         let (_, buffer) = self.partial.take().unwrap_or_default();
         if !is_text {
-            return Ok(Some(Inbound::Binary(buffer.len())));
+            return Ok(Some(Inbound::Binary(buffer.into())));
         }
         match String::from_utf8(buffer) {
             Ok(text) => Ok(Some(Inbound::Text(text.into()))),
@@ -188,7 +209,7 @@ mod tests {
         );
         assert_eq!(
             fragments.push(Item::Last(vec![3].into())),
-            Ok(Some(Inbound::Binary(3)))
+            Ok(Some(Inbound::Binary(vec![1, 2, 3].into())))
         );
     }
 

@@ -11,7 +11,9 @@ use std::{net::SocketAddr, time::Duration};
 
 use futures_util::{SinkExt, StreamExt};
 use ticker_server::config::Config;
-use ticker_shared::{ClientMessage, ServerMessage, Symbol, SymbolList, Tick, decode_server};
+use ticker_shared::{
+    ClientMessage, ErrorCode, ServerMessage, Symbol, SymbolList, Tick, decode_server,
+};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
@@ -246,6 +248,50 @@ pub fn ticks_of(message: &ServerMessage) -> &[Tick] {
     }
 }
 
+/// A client subscribed to AAPL that checks its ticks stay consecutive while others misbehave.
+pub struct Bystander {
+    pub client: Client,
+    pub last: u64,
+}
+
+impl Bystander {
+    pub async fn join(server: &TestServer) -> Self {
+        let (mut client, _) = server.connect().await;
+        client.subscribe(&["AAPL"]).await;
+        let ServerMessage::Snapshot(snapshot) = client.next_message().await else {
+            panic!("snapshot")
+        };
+        Bystander {
+            client,
+            last: snapshot.quote.map_or(0, |q| q.seq),
+        }
+    }
+
+    /// Reads until `count` more consecutive ticks arrived.
+    pub async fn still_served(&mut self, count: u64) {
+        let target = self.last + count;
+        while self.last < target {
+            let message = self.client.next_message().await;
+            for tick in ticks_of(&message) {
+                assert_eq!(tick.seq, self.last + 1, "the bystander lost a tick");
+                self.last = tick.seq;
+            }
+        }
+    }
+}
+
+/// Waits for an `error` message and checks its code; returns its text.
+pub async fn expect_error(client: &mut Client, code: ErrorCode) -> String {
+    let message = client
+        .wait_for(|m| match m {
+            ServerMessage::Error(error) => Some(error.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(message.code, code, "{}", message.message);
+    message.message
+}
+
 /// A raw RFC 6455 client that writes frames byte by byte.
 pub struct RawClient {
     pub stream: TcpStream,
@@ -275,10 +321,21 @@ impl RawClient {
     }
 
     /// Completes the handshake on an already connected stream.
-    pub async fn handshake(mut stream: TcpStream, addr: SocketAddr, key: &str) -> (Self, String) {
+    pub async fn handshake(stream: TcpStream, addr: SocketAddr, key: &str) -> (Self, String) {
+        Self::handshake_with(stream, addr, "/ws", key, "").await
+    }
+
+    /// Completes a handshake to `path` with `extra_headers` (each ending in `\r\n`).
+    pub async fn handshake_with(
+        mut stream: TcpStream,
+        addr: SocketAddr,
+        path: &str,
+        key: &str,
+        extra_headers: &str,
+    ) -> (Self, String) {
         let request = format!(
-            "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{extra_headers}\r\n"
         );
         stream
             .write_all(request.as_bytes())
@@ -332,6 +389,20 @@ impl RawClient {
         frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
         // The server may already have closed; the test then sees it when reading.
         let _ = self.stream.write_all(&frame).await;
+    }
+
+    /// Reads the rest of an HTTP response after its head, until the server closes.
+    pub async fn read_body(&mut self) -> String {
+        tokio::time::timeout(DEADLINE, async { while self.fill().await.is_some() {} })
+            .await
+            .expect("the server ends the response");
+        String::from_utf8_lossy(&self.buffer).into_owned()
+    }
+
+    /// Writes raw bytes, e.g. a frame header without its payload.
+    pub async fn send_raw(&mut self, bytes: &[u8]) {
+        // The server may already have closed; the test then sees it when reading.
+        let _ = self.stream.write_all(bytes).await;
     }
 
     /// Reads the next frame, or `None` when the connection ends.
