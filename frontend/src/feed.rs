@@ -10,10 +10,9 @@ use futures_util::{
 use gloo_net::websocket::{Message, futures::WebSocket};
 use gloo_timers::future::{IntervalStream, TimeoutFuture};
 use leptos::prelude::*;
-use ticker_shared::{ClientMessage, ServerMessage, decode_server};
+use ticker_shared::{ClientMessage, ServerMessage, backoff::Backoff, decode_server};
 
 use crate::{
-    backoff::Backoff,
     dashboard::{Dashboard, wall_clock},
     signals::ConnectionStatus,
 };

@@ -2,7 +2,6 @@
 //!
 //! Pure logic, unit-tested natively:
 //! - [`state`]: the reducer folding server messages into per-symbol books (gap-free by `seq`).
-//! - [`backoff`]: reconnect delays with exponential backoff and full jitter.
 //! - [`chart`]: chart geometry (visible candles, scales, grid, time marks).
 //! - [`stats`], [`format`]: latency percentiles, tick rate, number formatting.
 //!
@@ -13,7 +12,6 @@
 //! - [`app`] and [`components`]: the page.
 
 pub mod app;
-pub mod backoff;
 pub mod chart;
 pub mod components;
 pub mod dashboard;

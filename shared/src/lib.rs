@@ -9,10 +9,13 @@
 //! - [`codec`]: total decoding of client input ([`decode_client`]) and encoding helpers,
 //!   including the batched `ticks` frame built from pre-serialized ticks.
 //! - [`close`]: the WebSocket close codes the server uses and what each means.
+//! - [`backoff`]: the reconnect policy every client follows (exponential, full jitter), shared
+//!   by the browser app and the Rust test and load clients so all behave alike.
 //!
 //! The crate does no I/O. `docs/PROTOCOL.md` describes every message with an example and the
 //! fixtures under `tests/fixtures/` pin the exact wire format.
 
+pub mod backoff;
 pub mod close;
 pub mod codec;
 pub mod market;

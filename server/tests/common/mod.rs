@@ -7,6 +7,8 @@
     reason = "each test file uses a different part of the support code"
 )]
 
+pub mod chaos;
+
 use std::{net::SocketAddr, time::Duration};
 
 use futures_util::{SinkExt, StreamExt};
