@@ -102,7 +102,13 @@ fn dev(root: &Path) -> Result<()> {
     Cmd::new("cargo")
         .args(["build", "--package", "ticker-server"])
         .run()?;
-    let mut server = Cmd::new("target/debug/ticker-server").spawn()?;
+    // The page comes from trunk's origin; trunk forwards its Origin header with `/ws`.
+    let mut server = Cmd::new("target/debug/ticker-server")
+        .args([
+            "--allowed-origins",
+            "http://127.0.0.1:8081,http://localhost:8081",
+        ])
+        .spawn()?;
     let served = Cmd::new("trunk")
         .arg("serve")
         .path_prepend(setup::npm_bin(root))
