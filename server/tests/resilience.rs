@@ -17,7 +17,30 @@ async fn bad_messages_get_an_error_and_the_connection_stays_open() {
     let server = TestServer::start(test_config()).await;
     let mut bystander = Bystander::join(&server).await;
     let (mut client, _) = server.connect().await;
+    let deeply_nested = format!("{}{}", "[".repeat(5_000), "]".repeat(5_000));
+    let deeply_nested_object = format!(
+        r#"{{"type":"ping","ts":{}1{}}}"#,
+        r#"{"a":"#.repeat(2_000),
+        "}".repeat(2_000)
+    );
     let cases: &[(&str, ErrorCode)] = &[
+        (&deeply_nested, ErrorCode::MalformedJson),
+        (&deeply_nested_object, ErrorCode::MalformedJson),
+        (r#"{"type":"ping","ts":"now"}"#, ErrorCode::InvalidMessage),
+        (r#"{"type":"ping","ts":1e999}"#, ErrorCode::MalformedJson),
+        (
+            r#"{"type":"resume","instance_id":"x","last_seq":{"AAPL":18446744073709551616}}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            r#"{"type":"resume","instance_id":"x","last_seq":{"AAPL":-1}}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            r#"{"type":"subscribe","symbols":["<script>"]}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (r#"{"type":null}"#, ErrorCode::MissingType),
         ("안녕하세요!", ErrorCode::MalformedJson),
         ("{\"type\":\"subscribe\",", ErrorCode::MalformedJson),
         ("", ErrorCode::MalformedJson),
@@ -83,36 +106,60 @@ async fn protocol_violations_close_with_the_rfc_6455_code() {
     let server = TestServer::start(config).await;
     let mut bystander = Bystander::join(&server).await;
     let key = "dGhlIHNhbXBsZSBub25jZQ==";
-    let cases: &[(&str, u8, Vec<u8>, u16)] = &[
+    // Each case: the frames sent (first byte: FIN, RSV, opcode; payload) and the close code.
+    type Frames = Vec<(u8, Vec<u8>)>;
+    let cases: Vec<(&str, Frames, u16)> = vec![
         (
             "invalid UTF-8 in a text frame",
-            0x81,
-            vec![0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xff],
+            vec![(0x81, vec![0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xff])],
+            close::INVALID_PAYLOAD,
+        ),
+        (
+            "invalid UTF-8 across fragments",
+            vec![(0x01, vec![0xce, 0xba]), (0x80, vec![0xff, 0xfe])],
             close::INVALID_PAYLOAD,
         ),
         (
             "a frame over the size limit",
-            0x81,
-            vec![b'a'; 5000],
+            vec![(0x81, vec![b'a'; 5000])],
             close::MESSAGE_TOO_BIG,
         ),
         (
             "reserved bits set",
-            0x81 | 0x40,
-            b"{}".to_vec(),
+            vec![(0x81 | 0x40, b"{}".to_vec())],
             close::PROTOCOL_ERROR,
         ),
-        ("an unknown opcode", 0x83, Vec::new(), close::PROTOCOL_ERROR),
+        (
+            "an unknown opcode",
+            vec![(0x83, Vec::new())],
+            close::PROTOCOL_ERROR,
+        ),
         (
             "a continuation with nothing to continue",
-            0x80,
-            b"x".to_vec(),
+            vec![(0x80, b"x".to_vec())],
+            close::PROTOCOL_ERROR,
+        ),
+        (
+            "a new message inside a fragmented one",
+            vec![(0x01, b"{\"ty".to_vec()), (0x81, b"{}".to_vec())],
+            close::PROTOCOL_ERROR,
+        ),
+        (
+            "a fragmented ping",
+            vec![(0x09, b"x".to_vec())],
+            close::PROTOCOL_ERROR,
+        ),
+        (
+            "a ping over 125 bytes",
+            vec![(0x89, vec![b'p'; 200])],
             close::PROTOCOL_ERROR,
         ),
     ];
-    for (what, first_byte, payload, code) in cases {
+    for (what, frames, code) in &cases {
         let (mut raw, _) = RawClient::connect(server.addr, key).await;
-        raw.send_frame(*first_byte, payload).await;
+        for (first_byte, payload) in frames {
+            raw.send_frame(*first_byte, payload).await;
+        }
         let frame = raw
             .read_until_close()
             .await
