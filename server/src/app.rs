@@ -12,6 +12,7 @@ use std::{
 use actix_files::Files;
 use actix_web::{HttpRequest, HttpResponse, Responder, web};
 use serde::Serialize;
+use ticker_shared::{Hello, PROTOCOL_VERSION, ServerMessage};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -23,6 +24,7 @@ use crate::{
     feed::unix_millis,
     hub::HubHandle,
     metrics::Metrics,
+    sse,
     universe::Universe,
     ws,
 };
@@ -173,19 +175,34 @@ impl AppState {
         admitted
     }
 
+    /// The `hello` every connection starts with, WebSocket or event stream.
+    pub fn hello(&self) -> ServerMessage {
+        ServerMessage::Hello(Hello {
+            protocol_version: PROTOCOL_VERSION,
+            instance_id: self.instance.id.clone(),
+            started_at: self.instance.started_at,
+            server_time: unix_millis(),
+            heartbeat_interval_ms: u64::try_from(self.limits.heartbeat_interval.as_millis())
+                .unwrap_or(u64::MAX),
+            intervals: ticker_shared::Interval::ALL.to_vec(),
+            symbols: self.universe.infos().to_vec(),
+        })
+    }
+
     /// A new, unique connection id.
     pub fn next_client_id(&self) -> u64 {
         self.next_client.fetch_add(1, Ordering::Relaxed)
     }
 }
 
-/// Registers every route: `/ws`, `/healthz`, `/metrics`, `/echo` when enabled, and the
-/// frontend at `/`.
+/// Registers every route: `/ws`, `/sse`, `/healthz`, `/metrics`, `/echo` when enabled, and
+/// the frontend at `/`.
 pub fn routes(config: &mut web::ServiceConfig, state: web::Data<AppState>, static_dir: &Path) {
     let echo_route = state.echo_route;
     config
         .app_data(state)
         .route("/ws", web::get().to(ws::upgrade))
+        .route("/sse", web::get().to(sse::stream))
         .route("/healthz", web::get().to(healthz))
         .route("/metrics", web::get().to(metrics));
     if echo_route {

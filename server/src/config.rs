@@ -32,6 +32,15 @@ pub struct Config {
     #[arg(long, env = "TICKER_BACKFILL", default_value = "1h", value_parser = humantime::parse_duration)]
     pub backfill: Duration,
 
+    /// PEM file with the TLS certificate chain; with `--tls-key`, the server speaks HTTPS and
+    /// `wss://` instead of plain HTTP and `ws://`.
+    #[arg(long, env = "TICKER_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM file with the TLS private key (PKCS#8, PKCS#1 or SEC1) for `--tls-cert`.
+    #[arg(long, env = "TICKER_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
     /// Directory of the built frontend served at `/` (made by `trunk build --release`).
     #[arg(long, env = "TICKER_STATIC_DIR", default_value = "dist")]
     pub static_dir: PathBuf,
@@ -167,6 +176,7 @@ mod tests {
             ["--tick-rate", "fast"],
             ["--queue-bound", "1"],
             ["--backfill", "soon"],
+            ["--tls-cert", "cert.pem"],
         ] {
             let err =
                 Config::try_parse_from(std::iter::once("ticker-server").chain(args)).unwrap_err();

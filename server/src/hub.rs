@@ -10,12 +10,13 @@ use std::{collections::HashMap, sync::Arc};
 
 use bytestring::ByteString;
 use futures_util::StreamExt;
-use ticker_shared::{ServerMessage, codec::TickFrame};
+use ticker_shared::{Pong, ServerMessage, codec::TickFrame};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
 use crate::{
     bus::{BusEvent, BusSubscription},
+    feed::unix_millis,
     market::{Market, Replay},
     metrics::Metrics,
     universe::SymbolId,
@@ -54,6 +55,16 @@ pub struct ClientLink {
     pub kick: oneshot::Sender<Kick>,
 }
 
+impl ClientLink {
+    /// A new link with a queue of `queue_bound` items, and the connection's ends of it: the
+    /// queue to read and the kick to watch.
+    pub fn new(queue_bound: usize) -> (Self, mpsc::Receiver<Outbound>, oneshot::Receiver<Kick>) {
+        let (outbox, queue) = mpsc::channel(queue_bound);
+        let (kick, kicked) = oneshot::channel();
+        (ClientLink { outbox, kick }, queue, kicked)
+    }
+}
+
 enum Command {
     Connect {
         client: ClientId,
@@ -71,6 +82,13 @@ enum Command {
         client: ClientId,
         same_instance: bool,
         last_seq: Vec<(SymbolId, u64)>,
+    },
+    Pong {
+        client: ClientId,
+        ts: f64,
+    },
+    Sync {
+        done: oneshot::Sender<()>,
     },
     Disconnect {
         client: ClientId,
@@ -119,6 +137,21 @@ impl HubHandle {
             last_seq,
         })
         .await;
+    }
+
+    /// Answers a client's `ping` through the client's queue, so the `pong` follows everything
+    /// its earlier commands produced (snapshots, replays, confirmations): a client can use a
+    /// ping as a barrier.
+    pub async fn pong(&self, client: ClientId, ts: f64) {
+        self.send(Command::Pong { client, ts }).await;
+    }
+
+    /// Resolves once the hub has handled every command sent before this one, so everything
+    /// they put in a client's queue is there.
+    pub async fn sync(&self) {
+        let (done, handled) = oneshot::channel();
+        self.send(Command::Sync { done }).await;
+        let _ = handled.await;
     }
 
     /// Forgets a connection.
@@ -282,6 +315,16 @@ impl Hub {
                 for (id, seq) in last_seq {
                     self.resume(client, id, same_instance, seq);
                 }
+            }
+            Command::Pong { client, ts } => {
+                let pong = ServerMessage::Pong(Pong {
+                    ts,
+                    server_time: unix_millis(),
+                });
+                self.enqueue(client, Outbound::Message(pong.to_json().into()));
+            }
+            Command::Sync { done } => {
+                let _ = done.send(());
             }
             Command::Disconnect { client } => self.remove_client(client),
         }

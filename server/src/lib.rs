@@ -9,9 +9,10 @@
 //! - [`market`]: per-symbol state: last tick, candles, resume history.
 //! - [`hub`]: the one task that owns the market and subscriptions and fans ticks out.
 //! - [`ws`]: the WebSocket endpoint and per-connection loop.
+//! - [`sse`]: the same feed as Server-Sent Events, for networks that block WebSockets.
 //! - [`app`]: HTTP routes, shared state, health, metrics and static files.
 //! - [`admission`]: the Origin check and connection limits applied at the handshake.
-//! - [`config`]: command-line flags and environment variables.
+//! - [`config`]: command-line flags and environment variables. [`tls`]: `wss://` certificates.
 //! - [`universe`], [`metrics`]: symbol ids and counters.
 //!
 //! [`run`] wires them together; `main.rs` only parses the configuration and waits for a signal.
@@ -26,6 +27,8 @@ pub mod hub;
 pub mod market;
 pub mod metrics;
 pub mod simulator;
+pub mod sse;
+pub mod tls;
 pub mod universe;
 pub mod ws;
 
@@ -99,6 +102,10 @@ pub async fn run(
     state.echo_route = config.echo_route;
     let state = web::Data::new(state);
     let address = listener.local_addr()?;
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
+        _ => None,
+    };
     let static_dir = config.static_dir.clone();
     if !static_dir.join("index.html").is_file() {
         warn!(dir = %static_dir.display(), "no built frontend found; run `cargo xtask run` to build it");
@@ -115,18 +122,30 @@ pub async fn run(
     .shutdown_timeout(config.shutdown_grace.as_secs().max(1))
     // actix-web leaves Nagle's algorithm on; every tick would wait for the previous ACK.
     .on_connect(|connection, _| {
-        if let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
+        type TlsStream = actix_tls::accept::rustls_0_23::TlsStream<actix_web::rt::net::TcpStream>;
+        let tcp = connection
+            .downcast_ref::<actix_web::rt::net::TcpStream>()
+            .or_else(|| {
+                connection
+                    .downcast_ref::<TlsStream>()
+                    .map(|tls| tls.get_ref().0)
+            });
+        if let Some(tcp) = tcp {
             let _ = tcp.set_nodelay(true);
         }
-    })
-    .listen(listener)?;
+    });
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    server = match tls {
+        Some(tls) => server.listen_rustls_0_23(listener, tls)?,
+        None => server.listen(listener)?,
+    };
     if let Some(workers) = config.workers {
         server = server.workers(workers);
     }
     let server = server.run();
     let handle = server.handle();
     let server_task = actix_web::rt::spawn(server);
-    info!("Ticker is live at http://{}", display_address(address));
+    info!("Ticker is live at {scheme}://{}", display_address(address));
 
     shutdown.await;
     info!("shutting down: closing every connection with 1001");

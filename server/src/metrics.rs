@@ -9,10 +9,12 @@ use std::{
 /// statistic, read only for reporting.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    /// WebSocket connections accepted since start.
+    /// Connections (WebSocket or event stream) accepted since start.
     pub connections_opened: AtomicU64,
-    /// WebSocket connections ended since start.
+    /// Connections ended since start.
     pub connections_closed: AtomicU64,
+    /// Of the connections accepted, the Server-Sent Events streams.
+    pub sse_streams_opened: AtomicU64,
     /// Ticks the hub received from the bus.
     pub ticks_published: AtomicU64,
     /// Ticks put in client queues (one per subscriber per tick, replays included).
@@ -60,16 +62,21 @@ impl Metrics {
 
     /// The counters in the Prometheus text exposition format.
     pub fn render_prometheus(&self) -> String {
-        let counters: [(&str, &str, &AtomicU64); 15] = [
+        let counters: [(&str, &str, &AtomicU64); 16] = [
             (
                 "connections_opened_total",
-                "WebSocket connections accepted.",
+                "Connections accepted (WebSocket and event stream).",
                 &self.connections_opened,
             ),
             (
                 "connections_closed_total",
-                "WebSocket connections ended.",
+                "Connections ended.",
                 &self.connections_closed,
+            ),
+            (
+                "sse_streams_opened_total",
+                "Server-Sent Events streams accepted (also counted as connections).",
+                &self.sse_streams_opened,
             ),
             (
                 "ticks_published_total",
@@ -83,7 +90,7 @@ impl Metrics {
             ),
             (
                 "frames_sent_total",
-                "WebSocket text frames sent.",
+                "WebSocket text frames and event-stream chunks sent.",
                 &self.frames_sent,
             ),
             (
@@ -118,7 +125,7 @@ impl Metrics {
             ),
             (
                 "handshakes_refused_total",
-                "WebSocket handshakes refused (Origin 403, limits 503).",
+                "Handshakes refused (Origin 403, limits 503).",
                 &self.handshakes_refused,
             ),
             (
@@ -148,7 +155,7 @@ impl Metrics {
         }
         let _ = write!(
             out,
-            "# HELP ticker_connections_open WebSocket connections open now.\n# TYPE ticker_connections_open gauge\nticker_connections_open {}\n",
+            "# HELP ticker_connections_open Connections open now.\n# TYPE ticker_connections_open gauge\nticker_connections_open {}\n",
             self.connections_open()
         );
         out
@@ -169,6 +176,6 @@ mod tests {
             text.contains("# TYPE ticker_frames_sent_total counter\nticker_frames_sent_total 7\n")
         );
         assert!(text.contains("ticker_connections_open 1\n"));
-        assert_eq!(text.matches("# HELP").count(), 16);
+        assert_eq!(text.matches("# HELP").count(), 17);
     }
 }

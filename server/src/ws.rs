@@ -27,8 +27,7 @@ use bytes::Bytes;
 use bytestring::ByteString;
 use futures_util::{Stream, future::Either};
 use ticker_shared::{
-    ClientMessage, ErrorCode, Hello, PROTOCOL_VERSION, Pong, ServerMessage, Symbol, close,
-    codec::TickFrame, decode_client,
+    ClientMessage, ErrorCode, ServerMessage, Symbol, close, codec::TickFrame, decode_client,
 };
 use tokio::{
     sync::{mpsc, oneshot},
@@ -44,7 +43,6 @@ use self::{
 use crate::{
     admission::ConnectionPermit,
     app::AppState,
-    feed::unix_millis,
     hub::{ClientId, ClientLink, Kick, Outbound},
     metrics::Metrics,
     universe::SymbolId,
@@ -194,8 +192,7 @@ impl Connection {
         permit: ConnectionPermit,
         mode: Mode,
     ) -> Self {
-        let (outbox_sender, outbox) = mpsc::channel(app.limits.queue_bound);
-        let (kick, kicked) = oneshot::channel();
+        let (link, outbox, kicked) = ClientLink::new(app.limits.queue_bound);
         let now = Instant::now();
         let limits = &app.limits;
         Connection {
@@ -204,10 +201,7 @@ impl Connection {
             session,
             frames,
             outbox,
-            link: Some(ClientLink {
-                outbox: outbox_sender,
-                kick,
-            }),
+            link: Some(link),
             kicked: Some(kicked),
             last_heard: now,
             batch: TickFrame::new(),
@@ -224,6 +218,10 @@ impl Connection {
         debug!("connected");
         let stop = self.serve().await;
         if self.mode == Mode::Market {
+            if matches!(stop, Stop::Violation(_)) {
+                // The answers to what the client sent before breaking a limit still reach it.
+                let _ = tokio::time::timeout(CLOSE_TIMEOUT, self.deliver_queued()).await;
+            }
             self.app.hub.disconnect(self.client).await;
         }
         match &stop {
@@ -247,7 +245,7 @@ impl Connection {
 
     async fn serve(&mut self) -> Stop {
         if self.mode == Mode::Market {
-            let hello = self.hello();
+            let hello = self.app.hello();
             if let Err(stop) = self.send(&hello).await {
                 return stop;
             }
@@ -283,19 +281,6 @@ impl Connection {
                 return stop;
             }
         }
-    }
-
-    fn hello(&self) -> ServerMessage {
-        ServerMessage::Hello(Hello {
-            protocol_version: PROTOCOL_VERSION,
-            instance_id: self.app.instance.id.clone(),
-            started_at: self.app.instance.started_at,
-            server_time: unix_millis(),
-            heartbeat_interval_ms: u64::try_from(self.app.limits.heartbeat_interval.as_millis())
-                .unwrap_or(u64::MAX),
-            intervals: ticker_shared::Interval::ALL.to_vec(),
-            symbols: self.app.universe.infos().to_vec(),
-        })
     }
 
     async fn on_heartbeat(&mut self) -> Result<(), Stop> {
@@ -417,13 +402,7 @@ impl Connection {
                 }
                 Err(unknown) => return self.refuse_unknown(&unknown).await,
             },
-            ClientMessage::Ping { ts } => {
-                let pong = ServerMessage::Pong(Pong {
-                    ts,
-                    server_time: unix_millis(),
-                });
-                return self.send(&pong).await;
-            }
+            ClientMessage::Ping { ts } => self.app.hub.pong(self.client, ts).await,
         }
         Ok(())
     }
@@ -474,6 +453,17 @@ impl Connection {
     async fn refuse(&mut self, code: ErrorCode, message: String) -> Result<(), Stop> {
         Metrics::inc(&self.app.metrics.client_errors);
         self.send(&ServerMessage::error(code, message)).await
+    }
+
+    /// Writes everything the hub has queued for this client so far.
+    async fn deliver_queued(&mut self) {
+        self.app.hub.sync().await;
+        while let Ok(item) = self.outbox.try_recv() {
+            if self.push(item).await.is_err() {
+                return;
+            }
+        }
+        let _ = self.flush().await;
     }
 
     /// Writes the first queued item and whatever else is already queued, joining consecutive
@@ -548,7 +538,7 @@ async fn until(deadline: Option<Instant>) {
 }
 
 /// Resolves when the hub kicks the client; never if the hub lets go without a kick.
-async fn kicked(receiver: &mut Option<oneshot::Receiver<Kick>>) -> Kick {
+pub(crate) async fn kicked(receiver: &mut Option<oneshot::Receiver<Kick>>) -> Kick {
     let outcome = match receiver.as_mut() {
         Some(receiver) => receiver.await,
         None => pending().await,

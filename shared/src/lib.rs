@@ -9,6 +9,8 @@
 //! - [`codec`]: total decoding of client input ([`decode_client`]) and encoding helpers,
 //!   including the batched `ticks` frame built from pre-serialized ticks.
 //! - [`close`]: the WebSocket close codes the server uses and what each means.
+//! - [`sse`]: the Server-Sent Events fallback transport: its event names and
+//!   [`ResumeCursor`], the resume position as text carried in event ids (`Last-Event-ID`).
 //! - [`backoff`]: the reconnect policy every client follows (exponential, full jitter), shared
 //!   by the browser app and the Rust test and load clients so all behave alike.
 //!
@@ -21,6 +23,7 @@ pub mod codec;
 pub mod market;
 pub mod message;
 pub mod price;
+pub mod sse;
 pub mod symbol;
 
 pub use codec::{DecodeError, ErrorCode, decode_client, decode_server};
@@ -29,6 +32,7 @@ pub use message::{
     CandleUpdate, ClientMessage, ErrorMessage, Hello, Pong, ServerMessage, Snapshot,
 };
 pub use price::Price;
+pub use sse::{CursorError, ResumeCursor};
 pub use symbol::{Symbol, SymbolList};
 
 /// Version of the protocol described by this crate; sent in [`Hello`]. It changes only when an

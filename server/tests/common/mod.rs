@@ -8,6 +8,7 @@
 )]
 
 pub mod chaos;
+pub mod sse;
 
 use std::{net::SocketAddr, time::Duration};
 
