@@ -2,18 +2,21 @@
 //!
 //! ```text
 //! cargo xtask run      install what is missing, build the dashboard, start the server
-//! cargo xtask test     every test: unit, integration, and the browser end-to-end test
+//! cargo xtask test     every test: unit, integration, a short fuzz run, and the browser test
 //! cargo xtask lint     rustfmt and clippy (native and wasm32)
 //! cargo xtask setup    only install the tools (wasm32 target, trunk, wasm-bindgen, wasm-opt)
 //! cargo xtask build    build the dashboard into dist/
 //! cargo xtask dev      server plus `trunk serve` with live reload
 //! cargo xtask e2e      only the browser test (needs a built dist/ and server)
 //! cargo xtask autobahn only the Autobahn WebSocket conformance cases (installs kosoku)
+//! cargo xtask fuzz     only fuzz the client-message decoder, 45 s (`--seconds N`; installs
+//!                      cargo-fuzz)
 //! ```
 
 mod autobahn;
 mod cmd;
 mod e2e;
+mod fuzz;
 mod setup;
 
 use std::path::{Path, PathBuf};
@@ -57,6 +60,12 @@ enum Task {
     E2e,
     /// Only the Autobahn WebSocket conformance cases, against `/echo`.
     Autobahn,
+    /// Only fuzz the client-message decoder (cargo-fuzz, libFuzzer), for a bounded time.
+    Fuzz {
+        /// How long to fuzz, in seconds.
+        #[arg(long, default_value_t = fuzz::DEFAULT_SECONDS)]
+        seconds: u64,
+    },
 }
 
 fn main() -> Result<()> {
@@ -77,6 +86,7 @@ fn main() -> Result<()> {
         Task::Lint => lint(&root),
         Task::E2e => e2e::run(&root),
         Task::Autobahn => autobahn::run(&root),
+        Task::Fuzz { seconds } => fuzz::run(&root, seconds),
     }
 }
 
@@ -122,6 +132,7 @@ fn test(root: &Path) -> Result<()> {
     Cmd::new("cargo")
         .args(["test", "--workspace", "--all-targets"])
         .run()?;
+    fuzz::run(root, fuzz::DEFAULT_SECONDS)?;
     autobahn::run(root)?;
     build(root)?;
     e2e::run(root)
@@ -130,6 +141,10 @@ fn test(root: &Path) -> Result<()> {
 fn lint(root: &Path) -> Result<()> {
     setup::all(root, false)?;
     Cmd::new("cargo").args(["fmt", "--all", "--check"]).run()?;
+    // The fuzz crate is a workspace of its own, which `--all` does not reach.
+    Cmd::new("cargo")
+        .args(["fmt", "--manifest-path", "fuzz/Cargo.toml", "--check"])
+        .run()?;
     Cmd::new("cargo")
         .args([
             "clippy",

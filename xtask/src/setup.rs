@@ -1,7 +1,7 @@
 //! Installs what the build needs, only when it is missing or the wrong version: the wasm32
 //! target, trunk, the wasm-bindgen CLI matching Cargo.lock, wasm-opt (binaryen, from npm, with
-//! Debian's Node.js if there is none) and, for the browser test, Chromium and ChromeDriver from
-//! Debian.
+//! Debian's Node.js if there is none), for the browser test, Chromium and ChromeDriver from
+//! Debian, and for `cargo xtask fuzz`, cargo-fuzz.
 
 use std::{
     path::{Path, PathBuf},
@@ -14,6 +14,9 @@ use crate::cmd::Cmd;
 
 /// The trunk release that builds with this toolchain (0.22 needs a newer rustc).
 const TRUNK_VERSION: &str = "0.21.14";
+
+/// The cargo-fuzz release `cargo xtask fuzz` runs (on stable rustc, with `RUSTC_BOOTSTRAP=1`).
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
 /// Installs everything missing; `browser` adds Chromium and ChromeDriver.
 pub fn all(root: &Path, browser: bool) -> Result<()> {
@@ -94,6 +97,18 @@ fn cargo_install(binary: &str, version: &str, args: &[&str]) -> Result<()> {
         .run()
 }
 
+/// cargo-fuzz, and the C++ compiler that libfuzzer-sys needs to build libFuzzer.
+pub fn cargo_fuzz() -> Result<()> {
+    if !which("c++") {
+        apt_install(&["g++"])?;
+    }
+    cargo_install(
+        "cargo-fuzz",
+        CARGO_FUZZ_VERSION,
+        &["--locked", "cargo-fuzz", "--version", CARGO_FUZZ_VERSION],
+    )
+}
+
 /// binaryen's wasm-opt from npm, pinned by tools/package-lock.json. Debian's binaryen 108
 /// rewrites wasm-bindgen's externref table export to the wrong table, which breaks the app.
 fn wasm_opt(root: &Path) -> Result<()> {
@@ -119,31 +134,31 @@ fn chromium() -> Result<()> {
     if which("chromium") && which("chromedriver") {
         return Ok(());
     }
-    let root_user = Cmd::new("id")
-        .arg("-u")
-        .output()
-        .is_some_and(|uid| uid.trim() == "0");
-    let apt = |args: &[&str]| {
-        let command = if root_user {
-            Cmd::new("apt-get")
-        } else {
-            Cmd::new("sudo").arg("apt-get")
-        };
-        command.args(args).run()
-    };
-    apt(&["update", "-q"])?;
-    apt(&[
-        "install",
-        "-y",
-        "-q",
-        "--no-install-recommends",
-        "chromium",
-        "chromium-driver",
-    ])?;
+    apt_install(&["chromium", "chromium-driver"])?;
     if !which("chromedriver") {
         bail!("chromedriver is still missing after installing chromium-driver");
     }
     Ok(())
+}
+
+/// Installs Debian `packages` with apt-get, through sudo unless this is root.
+fn apt_install(packages: &[&str]) -> Result<()> {
+    let root_user = Cmd::new("id")
+        .arg("-u")
+        .output()
+        .is_some_and(|uid| uid.trim() == "0");
+    let apt = || {
+        if root_user {
+            Cmd::new("apt-get")
+        } else {
+            Cmd::new("sudo").arg("apt-get")
+        }
+    };
+    apt().args(["update", "-q"]).run()?;
+    apt()
+        .args(["install", "-y", "-q", "--no-install-recommends"])
+        .args(packages)
+        .run()
 }
 
 fn which(program: &str) -> bool {
