@@ -13,7 +13,7 @@ use std::{
 };
 
 use leptos::prelude::*;
-use ticker_shared::{ClientMessage, ServerMessage};
+use ticker_shared::{ClientMessage, ResumeCursor, ServerMessage};
 use wasm_bindgen::JsValue;
 use web_sys::HtmlCanvasElement;
 
@@ -82,6 +82,11 @@ impl Dashboard {
     /// The signals the components read.
     pub fn signals(&self) -> Signals {
         self.signals
+    }
+
+    /// Where the dashboard stands, for the next session to continue from.
+    pub fn resume_cursor(&self) -> Option<ResumeCursor> {
+        self.view.borrow().resume_cursor()
     }
 
     /// The server's heartbeat interval, once known.

@@ -1,20 +1,25 @@
-//! The WebSocket client: connects to `/ws` on the page's own origin, keeps the link alive, and
-//! reconnects by itself with exponential backoff and full jitter, resuming by sequence number.
+//! The feed: keeps the dashboard connected for the life of the page.
+//!
+//! One loop runs a session at a time on the transport [`TransportPolicy`] picks: the WebSocket
+//! ([`socket`]) or, where WebSockets are blocked, the Server-Sent Events stream ([`events`]).
+//! Between sessions it waits with exponential backoff and full jitter (shared with every Rust
+//! client, see `ticker_shared::backoff`), shows "reconnecting in N s", and waits for the browser
+//! to be online. Every new session continues from the dashboard's last sequence numbers, so a
+//! reconnect or a change of transport loses and repeats nothing.
+
+mod events;
+mod socket;
 
 use std::{rc::Rc, time::Duration};
 
-use futures_util::{
-    SinkExt, StreamExt,
-    future::{Either, select},
-};
-use gloo_net::websocket::{Message, futures::WebSocket};
-use gloo_timers::future::{IntervalStream, TimeoutFuture};
+use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
-use ticker_shared::{ClientMessage, ServerMessage, backoff::Backoff, decode_server};
+use ticker_shared::backoff::Backoff;
 
 use crate::{
-    dashboard::{Dashboard, wall_clock},
+    dashboard::Dashboard,
     signals::ConnectionStatus,
+    transport::{SessionEnd, Transport, TransportPolicy},
 };
 
 /// Heartbeat assumed before the server's `hello` says otherwise.
@@ -25,8 +30,8 @@ const SILENT_HEARTBEATS: f64 = 3.0;
 /// How often to check whether the browser is back online.
 const ONLINE_POLL_MS: u32 = 1_000;
 
-/// The WebSocket URL on the page's origin: `wss://` when the page came over https.
-pub fn socket_url() -> String {
+/// The page's origin as `(scheme, host)`: `("https:", "example.com:8443")`.
+fn origin() -> (String, String) {
     let location = web_sys::window().map(|w| w.location());
     let protocol = location
         .as_ref()
@@ -36,34 +41,62 @@ pub fn socket_url() -> String {
         .as_ref()
         .and_then(|l| l.host().ok())
         .unwrap_or_else(|| "localhost:8080".into());
+    (protocol, host)
+}
+
+/// The WebSocket URL on the page's origin: `wss://` when the page came over https.
+pub fn socket_url() -> String {
+    let (protocol, host) = origin();
     let scheme = if protocol == "https:" { "wss" } else { "ws" };
     format!("{scheme}://{host}/ws")
 }
 
 /// Starts the connection loop for the life of the page.
 pub fn start(dashboard: Rc<Dashboard>) {
-    leptos::task::spawn_local(run(dashboard, socket_url()));
+    leptos::task::spawn_local(run(dashboard));
 }
 
 fn browser_online() -> bool {
     web_sys::window().is_none_or(|w| w.navigator().on_line())
 }
 
-async fn run(dashboard: Rc<Dashboard>, url: String) {
-    let status = dashboard.signals().status;
+async fn run(dashboard: Rc<Dashboard>) {
+    let signals = dashboard.signals();
+    let mut policy = TransportPolicy::default();
     let mut backoff = Backoff::default();
     loop {
         while !browser_online() {
-            status.set(ConnectionStatus::Offline);
+            signals.status.set(ConnectionStatus::Offline);
             TimeoutFuture::new(ONLINE_POLL_MS).await;
         }
-        status.set(ConnectionStatus::Connecting);
-        match connect(&dashboard, &url, &mut backoff).await {
-            Ok(()) => tracing::info!("connection closed"),
-            Err(reason) => tracing::warn!(%reason, "connection lost"),
+        let transport = policy.current();
+        signals.transport.set(transport);
+        signals.status.set(ConnectionStatus::Connecting);
+        let end = match transport {
+            Transport::WebSocket => socket::session(&dashboard, &socket_url(), &mut backoff).await,
+            Transport::EventStream => events::session(&dashboard, &mut backoff).await,
+        };
+        match &end {
+            SessionEnd::NotOpened(reason) => {
+                tracing::warn!(transport = transport.key(), %reason, "could not connect")
+            }
+            SessionEnd::Ended(reason) => {
+                tracing::info!(transport = transport.key(), %reason, "connection ended")
+            }
+            SessionEnd::UpgradeAvailable => tracing::info!("WebSockets work again; switching back"),
         }
-        let delay = backoff.next_delay(js_sys::Math::random());
-        count_down(&dashboard, delay).await;
+        let next = policy.after(&end);
+        if next.transport != transport {
+            tracing::info!(
+                from = transport.key(),
+                to = next.transport.key(),
+                "switching transport"
+            );
+        }
+        if next.back_off {
+            let delay = backoff.next_delay(js_sys::Math::random());
+            count_down(&dashboard, delay).await;
+        }
     }
 }
 
@@ -84,61 +117,11 @@ async fn count_down(dashboard: &Dashboard, delay: Duration) {
     }
 }
 
-/// One connection, from open to close. Returns when the link ends; `Err` says why if abnormal.
-async fn connect(
-    dashboard: &Rc<Dashboard>,
-    url: &str,
-    backoff: &mut Backoff,
-) -> Result<(), String> {
-    let socket = WebSocket::open(url).map_err(|err| err.to_string())?;
-    let (mut sink, mut stream) = socket.split();
-    let mut heartbeat_ms = DEFAULT_HEARTBEAT_MS;
-    let mut ticks = IntervalStream::new(heartbeat_ms as u32);
-    let mut last_heard = wall_clock();
-    loop {
-        match select(stream.next(), ticks.next()).await {
-            Either::Left((Some(Ok(Message::Text(text))), _)) => {
-                last_heard = wall_clock();
-                let message = match decode_server(&text) {
-                    Ok(message) => message,
-                    Err(err) => {
-                        tracing::warn!(error = %err, "undecodable server message");
-                        continue;
-                    }
-                };
-                if matches!(message, ServerMessage::Hello(_)) {
-                    dashboard.signals().status.set(ConnectionStatus::Live);
-                    backoff.reset();
-                }
-                for reply in dashboard.receive(message) {
-                    send(&mut sink, &reply).await?;
-                }
-                let announced = dashboard.heartbeat_interval_ms();
-                if announced > 0 && announced != heartbeat_ms {
-                    heartbeat_ms = announced;
-                    ticks = IntervalStream::new(heartbeat_ms as u32);
-                }
-            }
-            Either::Left((Some(Ok(Message::Bytes(_))), _)) => {
-                tracing::warn!("ignored a binary frame")
-            }
-            Either::Left((Some(Err(err)), _)) => return Err(err.to_string()),
-            Either::Left((None, _)) => return Ok(()),
-            Either::Right(_) => {
-                if wall_clock() - last_heard > heartbeat_ms as f64 * SILENT_HEARTBEATS {
-                    return Err("no data from the server for several heartbeats".into());
-                }
-                send(&mut sink, &ClientMessage::Ping { ts: wall_clock() }).await?;
-            }
-        }
+/// The end of a session that failed for `reason`: not opened if it never got its `hello`.
+fn ended(live: bool, reason: impl Into<String>) -> SessionEnd {
+    if live {
+        SessionEnd::Ended(reason.into())
+    } else {
+        SessionEnd::NotOpened(reason.into())
     }
-}
-
-async fn send(
-    sink: &mut (impl futures_util::Sink<Message, Error = gloo_net::websocket::WebSocketError> + Unpin),
-    message: &ClientMessage,
-) -> Result<(), String> {
-    sink.send(Message::Text(message.to_json()))
-        .await
-        .map_err(|err| err.to_string())
 }

@@ -4,9 +4,10 @@
 //! - [`state`]: the reducer folding server messages into per-symbol books (gap-free by `seq`).
 //! - [`chart`]: chart geometry (visible candles, scales, grid, time marks).
 //! - [`stats`], [`format`]: latency percentiles, tick rate, number formatting.
+//! - [`transport`]: when the feed falls back from the WebSocket to SSE, and back.
 //!
 //! In the browser:
-//! - [`feed`]: the WebSocket client with reconnect and resume.
+//! - [`feed`]: the WebSocket (or SSE) client with reconnect and resume.
 //! - [`dashboard`]: the engine that batches updates into one animation frame.
 //! - [`signals`]: the reactive state the components read.
 //! - [`app`] and [`components`]: the page.
@@ -20,5 +21,6 @@ pub mod format;
 pub mod signals;
 pub mod state;
 pub mod stats;
+pub mod transport;
 
 pub use app::App;

@@ -3,7 +3,10 @@
 use leptos::prelude::*;
 use ticker_shared::{Interval, Symbol, SymbolInfo};
 
-use crate::state::{Anomalies, QuoteRow};
+use crate::{
+    state::{Anomalies, QuoteRow},
+    transport::Transport,
+};
 
 /// The connection as the user sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +60,8 @@ pub struct Row {
 pub struct Signals {
     /// Connection state.
     pub status: RwSignal<ConnectionStatus>,
+    /// The transport in use (or being tried).
+    pub transport: RwSignal<Transport>,
     /// Watchlist rows, in server order.
     pub rows: RwSignal<Vec<Row>>,
     /// The symbol shown in the chart.
@@ -78,6 +83,7 @@ impl Signals {
     pub fn new() -> Self {
         Signals {
             status: RwSignal::new(ConnectionStatus::Connecting),
+            transport: RwSignal::new(Transport::WebSocket),
             rows: RwSignal::new(Vec::new()),
             selected: RwSignal::new(None),
             interval: RwSignal::new(Interval::S5),

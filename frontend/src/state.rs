@@ -10,8 +10,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use ticker_shared::{
-    CandleSeries, ClientMessage, Hello, Interval, MAX_SYMBOLS_PER_REQUEST, Price, ServerMessage,
-    Snapshot, Symbol, SymbolInfo, SymbolList, Tick,
+    CandleSeries, ClientMessage, Hello, Interval, MAX_SYMBOLS_PER_REQUEST, Price, ResumeCursor,
+    ServerMessage, Snapshot, Symbol, SymbolInfo, SymbolList, Tick,
 };
 
 /// Candles kept per symbol and interval; bounds memory however long the page stays open.
@@ -164,6 +164,26 @@ impl MarketView {
         self.instance_id.as_deref()
     }
 
+    /// Where this view stands, to continue from after a reconnect: the instance and the last
+    /// sequence number of every symbol; `None` before any tick was applied (then there is
+    /// nothing to continue and the client simply subscribes).
+    pub fn resume_cursor(&self) -> Option<ResumeCursor> {
+        let instance_id = self.instance_id.clone()?;
+        if !self.books.iter().any(|book| book.last_seq > 0) {
+            return None;
+        }
+        let last_seq = self
+            .symbols
+            .iter()
+            .zip(&self.books)
+            .map(|(info, book)| (info.symbol.clone(), book.last_seq))
+            .collect();
+        Some(ResumeCursor {
+            instance_id,
+            last_seq,
+        })
+    }
+
     /// The server's ping interval from `hello`, in milliseconds (0 before it).
     pub fn heartbeat_interval_ms(&self) -> u64 {
         self.heartbeat_interval_ms
@@ -225,23 +245,17 @@ impl MarketView {
                 .iter()
                 .zip(&hello.symbols)
                 .all(|(a, b)| a.symbol == b.symbol);
-        let previous_instance = self.instance_id.take();
-        match previous_instance {
-            Some(instance_id) if same_symbols && self.books.iter().any(|b| b.last_seq > 0) => {
-                let entries: Vec<(Symbol, u64)> = self
-                    .symbols
-                    .iter()
-                    .zip(&self.books)
-                    .map(|(info, book)| (info.symbol.clone(), book.last_seq))
-                    .collect();
+        match self.resume_cursor().filter(|_| same_symbols) {
+            Some(cursor) => {
+                let entries: Vec<(Symbol, u64)> = cursor.last_seq.into_iter().collect();
                 for chunk in entries.chunks(MAX_SYMBOLS_PER_REQUEST) {
                     updates.outgoing.push(ClientMessage::Resume {
-                        instance_id: instance_id.clone(),
+                        instance_id: cursor.instance_id.clone(),
                         last_seq: chunk.iter().cloned().collect::<BTreeMap<_, _>>(),
                     });
                 }
             }
-            _ => {
+            None => {
                 self.ids = hello
                     .symbols
                     .iter()
@@ -416,6 +430,28 @@ mod tests {
         view.book(view.index_of(symbol).unwrap())
             .unwrap()
             .last_seq()
+    }
+
+    #[test]
+    fn the_resume_cursor_names_the_instance_and_every_symbols_last_seq() {
+        let mut view = MarketView::new();
+        view.apply(hello("ab12", &["AAPL", "MSFT"]), &mut Updates::default());
+        assert_eq!(
+            view.resume_cursor(),
+            None,
+            "nothing to continue before any data"
+        );
+        view.apply(
+            snapshot("AAPL", Some(tick("AAPL", 10, 10_000)), false),
+            &mut Updates::default(),
+        );
+        view.apply(snapshot("MSFT", None, false), &mut Updates::default());
+        view.apply(
+            ticks(vec![tick("AAPL", 11, 10_010)]),
+            &mut Updates::default(),
+        );
+        let cursor = view.resume_cursor().unwrap();
+        assert_eq!(cursor.to_string(), "ab12/AAPL:11,MSFT:0");
     }
 
     #[test]

@@ -2,9 +2,11 @@
 //! Chromium, driven through ChromeDriver like a person would use it.
 //!
 //! It checks that the watchlist fills and prices move, that selecting a symbol and an interval
-//! paints candles on the canvas (pixels, not just the element), and that the app reconnects by
-//! itself after the server restarts. It saves `docs/screenshot.png` and prints the page's own
-//! measurements (time to first painted tick, latency, tick rate).
+//! paints candles on the canvas (pixels, not just the element), that the app reconnects by
+//! itself after the server restarts, and that behind a proxy that blocks WebSockets it falls
+//! back to Server-Sent Events and returns to the WebSocket once allowed. It saves
+//! `docs/screenshot.png` and prints the page's own measurements (time to first painted tick,
+//! latency, tick rate, fallback and upgrade times).
 
 use std::{
     path::{Path, PathBuf},
@@ -12,6 +14,7 @@ use std::{
     time::Duration,
 };
 
+use crate::blocker::WebSocketBlocker;
 use anyhow::{Context, Result, bail, ensure};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
@@ -241,6 +244,7 @@ const metrics = window.__ticker || {};
 const pressed = document.querySelector('.intervals button[aria-pressed=true]');
 return {
     state: document.querySelector('[data-testid=connection]')?.dataset.state,
+    transport: document.querySelector('[data-testid=transport]')?.dataset.transport,
     rows,
     chartSymbol: document.querySelector('[data-testid=chart-symbol]')?.textContent,
     interval: pressed ? pressed.dataset.interval : null,
@@ -394,6 +398,8 @@ async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<(
     .await?;
     println!("e2e | reconnected to the restarted server and reset cleanly");
 
+    let fallback = sse_fallback(client, server.port, symbols).await?;
+
     let report = json!({
         "first_tick_paint_ms": measured["firstTickPaintMs"],
         "latency": measured["latency"],
@@ -401,6 +407,7 @@ async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<(
         "gaps": resumed["gaps"],
         "duplicates": resumed["duplicates"],
         "resets_after_restart": resumed["resets"],
+        "sse_fallback": fallback,
     });
     std::fs::write(
         root.join("target/e2e-report.json"),
@@ -409,6 +416,55 @@ async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<(
     println!("e2e | report: {report}");
     println!("e2e | passed");
     Ok(())
+}
+
+/// The same page behind a proxy that blocks WebSockets: the app falls back to SSE by itself,
+/// keeps ticking on it, and moves back to the WebSocket once the proxy lets it through, with no
+/// gap and no duplicate across the switches.
+async fn sse_fallback(client: &Client, server_port: u16, symbols: usize) -> Result<Value> {
+    let proxy = WebSocketBlocker::start(server_port).await?;
+    let opened = Instant::now();
+    client
+        .goto(&format!("http://127.0.0.1:{}/", proxy.port))
+        .await?;
+    let on_sse = wait_for_page(client, "the app falls back to SSE and is live", |s| {
+        s["state"] == "live" && s["transport"] == "sse" && watchlist_full(s, symbols)
+    })
+    .await?;
+    let fell_back_after = opened.elapsed();
+    println!("e2e | WebSockets blocked: live over SSE after {fell_back_after:?}");
+    let before = prices(&on_sse);
+    wait_for_page(client, "a price changes over SSE", |s| {
+        s["transport"] == "sse" && prices(s) != before
+    })
+    .await?;
+    println!("e2e | prices move over SSE");
+
+    proxy.unblock();
+    let unblocked = Instant::now();
+    let upgraded = wait_for_page(client, "the app moves back to the WebSocket", |s| {
+        s["state"] == "live" && s["transport"] == "websocket"
+    })
+    .await?;
+    let upgraded_after = unblocked.elapsed();
+    let mark = upgraded["ticksApplied"].as_f64().unwrap_or(0.0);
+    let settled = wait_for_page(client, "ticks keep coming on the WebSocket", |s| {
+        s["ticksApplied"].as_f64() > Some(mark + 100.0)
+    })
+    .await?;
+    ensure!(
+        settled["gaps"] == 0 && settled["duplicates"] == 0,
+        "the switches lost or repeated ticks: {settled}"
+    );
+    println!(
+        "e2e | back on the WebSocket {upgraded_after:?} after unblocking; 0 gaps, 0 duplicates"
+    );
+    Ok(json!({
+        "fell_back_after_ms": fell_back_after.as_millis() as u64,
+        "upgraded_back_after_ms": upgraded_after.as_millis() as u64,
+        "gaps": settled["gaps"],
+        "duplicates": settled["duplicates"],
+    }))
 }
 
 async fn save_screenshot(client: &Client, path: &Path) -> Result<()> {

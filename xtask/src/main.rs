@@ -14,6 +14,7 @@
 //! ```
 
 mod autobahn;
+mod blocker;
 mod cmd;
 mod e2e;
 mod fuzz;

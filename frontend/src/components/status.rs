@@ -1,4 +1,4 @@
-//! The status bar: connection state, tick latency, round trip and tick rate.
+//! The status bar: connection state and transport, tick latency, round trip and tick rate.
 
 use leptos::prelude::*;
 
@@ -9,6 +9,7 @@ use crate::{format, signals::Signals};
 pub fn StatusBar() -> impl IntoView {
     let signals = expect_context::<Signals>();
     let status = signals.status;
+    let transport = signals.transport;
     let latency = move || {
         signals.latency.get().map_or_else(
             || "—".to_owned(),
@@ -27,6 +28,14 @@ pub fn StatusBar() -> impl IntoView {
             <div class="connection" data-testid="connection" data-state=move || status.get().key() role="status">
                 <span class="dot" aria-hidden="true"></span>
                 <span>{move || status.get().label()}</span>
+                <span
+                    class="transport"
+                    data-testid="transport"
+                    data-transport=move || transport.get().key()
+                    title="How the feed reaches this page: WebSocket, or Server-Sent Events where WebSockets are blocked"
+                >
+                    {move || transport.get().label()}
+                </span>
             </div>
             <div class="figure" title="Server timestamp to receipt, median and 99th percentile">
                 <span class="caption">"Latency"</span>

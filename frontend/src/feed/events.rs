@@ -1,0 +1,161 @@
+//! An event-stream session: `/sse` through the browser's `EventSource`, for networks that
+//! block WebSockets.
+//!
+//! The stream is opened with the dashboard's resume cursor (`?last_event_id=`), so it continues
+//! exactly where the previous session stopped, on whichever transport that was. The client
+//! cannot send on this transport: the subscription is in the URL, and a gap (which the server's
+//! ordered stream should never produce) is repaired by reopening the stream from the cursor.
+//! Meanwhile a probe checks every [`UPGRADE_PROBE_INTERVAL_MS`] whether a WebSocket opens
+//! again; when one does, the session ends so the feed can switch back.
+
+use std::{cell::Cell, rc::Rc};
+
+use futures_util::{
+    StreamExt,
+    future::{Either, select},
+    stream::select_all,
+};
+use gloo_net::eventsource::futures::EventSource;
+use gloo_timers::future::{IntervalStream, TimeoutFuture};
+use leptos::prelude::*;
+use ticker_shared::{
+    ClientMessage, ResumeCursor, ServerMessage,
+    backoff::Backoff,
+    decode_server,
+    sse::{EVENT_END, EVENT_HEARTBEAT},
+};
+
+use super::{DEFAULT_HEARTBEAT_MS, SILENT_HEARTBEATS, ended, socket};
+use crate::{
+    dashboard::{Dashboard, wall_clock},
+    signals::ConnectionStatus,
+    transport::{SessionEnd, UPGRADE_PROBE_INTERVAL_MS},
+};
+
+/// The default event type of a `data:` event without an `event:` line.
+const EVENT_MESSAGE: &str = "message";
+/// How long an upgrade probe waits for the WebSocket's `hello`.
+const PROBE_TIMEOUT_MS: u32 = 5_000;
+
+/// The stream's URL, relative to the page: every symbol, from `cursor` if there is one.
+pub fn stream_url(cursor: Option<&ResumeCursor>) -> String {
+    match cursor {
+        Some(cursor) => {
+            let encoded = js_sys::encode_uri_component(&cursor.to_string());
+            format!("/sse?symbols=*&last_event_id={encoded}")
+        }
+        None => "/sse?symbols=*".to_owned(),
+    }
+}
+
+/// Runs one event stream until it ends or the WebSocket works again.
+pub async fn session(dashboard: &Rc<Dashboard>, backoff: &mut Backoff) -> SessionEnd {
+    let url = stream_url(dashboard.resume_cursor().as_ref());
+    let mut source = match EventSource::new(&url) {
+        Ok(source) => source,
+        Err(err) => return SessionEnd::NotOpened(err.to_string()),
+    };
+    let mut subscriptions = Vec::new();
+    for kind in [EVENT_MESSAGE, EVENT_HEARTBEAT, EVENT_END] {
+        match source.subscribe(kind) {
+            Ok(subscription) => subscriptions.push(subscription),
+            Err(err) => return SessionEnd::NotOpened(err.to_string()),
+        }
+    }
+    let mut events = select_all(subscriptions);
+    let probe = UpgradeProbe::start();
+    let mut heartbeat_ms = DEFAULT_HEARTBEAT_MS;
+    let mut watchdog = IntervalStream::new(heartbeat_ms as u32);
+    let mut last_heard = wall_clock();
+    let mut live = false;
+    loop {
+        match select(events.next(), watchdog.next()).await {
+            Either::Left((Some(Ok((kind, event))), _)) => {
+                last_heard = wall_clock();
+                let data = event.data().as_string().unwrap_or_default();
+                match kind.as_str() {
+                    EVENT_MESSAGE => {
+                        let message = match decode_server(&data) {
+                            Ok(message) => message,
+                            Err(err) => {
+                                tracing::warn!(error = %err, "undecodable server message");
+                                continue;
+                            }
+                        };
+                        let hello = matches!(message, ServerMessage::Hello(_));
+                        if hello {
+                            live = true;
+                            dashboard.signals().status.set(ConnectionStatus::Live);
+                            backoff.reset();
+                        }
+                        let replies = dashboard.receive(message);
+                        // After `hello` the replies are what the URL already asked for; later,
+                        // a `resume` means a gap, repaired by reopening from the cursor.
+                        let gap = !hello
+                            && replies
+                                .iter()
+                                .any(|reply| matches!(reply, ClientMessage::Resume { .. }));
+                        if gap {
+                            return SessionEnd::Ended("a gap; reopening from the cursor".into());
+                        }
+                        let announced = dashboard.heartbeat_interval_ms();
+                        if announced > 0 && announced != heartbeat_ms {
+                            heartbeat_ms = announced;
+                            watchdog = IntervalStream::new(heartbeat_ms as u32);
+                        }
+                    }
+                    EVENT_END => return SessionEnd::Ended(format!("the server ended it: {data}")),
+                    _ => {}
+                }
+            }
+            Either::Left((Some(Err(err)), _)) => return ended(live, err.to_string()),
+            Either::Left((None, _)) => return ended(live, "the stream ended"),
+            Either::Right(_) => {
+                if wall_clock() - last_heard > heartbeat_ms as f64 * SILENT_HEARTBEATS {
+                    return ended(live, "no data from the server for several heartbeats");
+                }
+                if live && probe.succeeded() {
+                    return SessionEnd::UpgradeAvailable;
+                }
+            }
+        }
+    }
+}
+
+/// Tries a WebSocket every [`UPGRADE_PROBE_INTERVAL_MS`] in the background until one opens or
+/// the probe is dropped with its session.
+struct UpgradeProbe {
+    succeeded: Rc<Cell<bool>>,
+    stopped: Rc<Cell<bool>>,
+}
+
+impl UpgradeProbe {
+    fn start() -> Self {
+        let succeeded = Rc::new(Cell::new(false));
+        let stopped = Rc::new(Cell::new(false));
+        let (found, stop) = (succeeded.clone(), stopped.clone());
+        leptos::task::spawn_local(async move {
+            loop {
+                TimeoutFuture::new(UPGRADE_PROBE_INTERVAL_MS).await;
+                if stop.get() {
+                    return;
+                }
+                if socket::opens(&super::socket_url(), PROBE_TIMEOUT_MS).await {
+                    found.set(true);
+                    return;
+                }
+            }
+        });
+        UpgradeProbe { succeeded, stopped }
+    }
+
+    fn succeeded(&self) -> bool {
+        self.succeeded.get()
+    }
+}
+
+impl Drop for UpgradeProbe {
+    fn drop(&mut self) {
+        self.stopped.set(true);
+    }
+}

@@ -1,0 +1,98 @@
+//! A WebSocket session: `/ws`, from open to close, with an application ping every heartbeat
+//! and a watchdog that gives up on a link that has gone silent.
+
+use std::rc::Rc;
+
+use futures_util::{
+    SinkExt, StreamExt,
+    future::{Either, select},
+};
+use gloo_net::websocket::{Message, WebSocketError, futures::WebSocket};
+use gloo_timers::future::IntervalStream;
+use leptos::prelude::*;
+use ticker_shared::{ClientMessage, ServerMessage, backoff::Backoff, decode_server};
+
+use super::{DEFAULT_HEARTBEAT_MS, SILENT_HEARTBEATS, ended};
+use crate::{
+    dashboard::{Dashboard, wall_clock},
+    signals::ConnectionStatus,
+    transport::SessionEnd,
+};
+
+/// Runs one connection to `url` until it ends.
+pub async fn session(dashboard: &Rc<Dashboard>, url: &str, backoff: &mut Backoff) -> SessionEnd {
+    let socket = match WebSocket::open(url) {
+        Ok(socket) => socket,
+        Err(err) => return SessionEnd::NotOpened(err.to_string()),
+    };
+    let (mut sink, mut stream) = socket.split();
+    let mut heartbeat_ms = DEFAULT_HEARTBEAT_MS;
+    let mut ticks = IntervalStream::new(heartbeat_ms as u32);
+    let mut last_heard = wall_clock();
+    let mut live = false;
+    loop {
+        match select(stream.next(), ticks.next()).await {
+            Either::Left((Some(Ok(Message::Text(text))), _)) => {
+                last_heard = wall_clock();
+                let message = match decode_server(&text) {
+                    Ok(message) => message,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "undecodable server message");
+                        continue;
+                    }
+                };
+                if matches!(message, ServerMessage::Hello(_)) {
+                    live = true;
+                    dashboard.signals().status.set(ConnectionStatus::Live);
+                    backoff.reset();
+                }
+                for reply in dashboard.receive(message) {
+                    if let Err(err) = send(&mut sink, &reply).await {
+                        return ended(live, err.to_string());
+                    }
+                }
+                let announced = dashboard.heartbeat_interval_ms();
+                if announced > 0 && announced != heartbeat_ms {
+                    heartbeat_ms = announced;
+                    ticks = IntervalStream::new(heartbeat_ms as u32);
+                }
+            }
+            Either::Left((Some(Ok(Message::Bytes(_))), _)) => {
+                tracing::warn!("ignored a binary frame")
+            }
+            Either::Left((Some(Err(err)), _)) => return ended(live, err.to_string()),
+            Either::Left((None, _)) => return ended(live, "closed"),
+            Either::Right(_) => {
+                if wall_clock() - last_heard > heartbeat_ms as f64 * SILENT_HEARTBEATS {
+                    return ended(live, "no data from the server for several heartbeats");
+                }
+                let ping = ClientMessage::Ping { ts: wall_clock() };
+                if let Err(err) = send(&mut sink, &ping).await {
+                    return ended(live, err.to_string());
+                }
+            }
+        }
+    }
+}
+
+async fn send(
+    sink: &mut (impl futures_util::Sink<Message, Error = WebSocketError> + Unpin),
+    message: &ClientMessage,
+) -> Result<(), WebSocketError> {
+    sink.send(Message::Text(message.to_json())).await
+}
+
+/// Whether a WebSocket to `url` opens and says `hello` within `timeout_ms`; the probe is then
+/// closed. Used on the event stream to find out when WebSockets work again.
+pub async fn opens(url: &str, timeout_ms: u32) -> bool {
+    let Ok(socket) = WebSocket::open(url) else {
+        return false;
+    };
+    let (_sink, mut stream) = socket.split();
+    let first = select(
+        stream.next(),
+        gloo_timers::future::TimeoutFuture::new(timeout_ms),
+    )
+    .await;
+    matches!(first, Either::Left((Some(Ok(Message::Text(_))), _)))
+}
