@@ -103,6 +103,9 @@ impl DecodeError {
 
 /// Longest piece of client input quoted back in an error message.
 const MAX_QUOTED_BYTES: usize = 64;
+/// Longest explanation passed on from the JSON parser, which may quote client input whole
+/// (`invalid type: string "…"`).
+const MAX_REASON_BYTES: usize = 160;
 
 /// Decodes one text frame from a client.
 ///
@@ -136,7 +139,7 @@ pub fn decode_client(text: &str) -> Result<ClientMessage, DecodeError> {
     let message: ClientMessage =
         serde_json::from_value(Value::Object(object)).map_err(|err| DecodeError::Invalid {
             kind: kind.clone(),
-            reason: err.to_string(),
+            reason: shorten(&err.to_string(), MAX_REASON_BYTES),
         })?;
     if let ClientMessage::Resume { last_seq, .. } = &message
         && last_seq.len() > MAX_SYMBOLS_PER_REQUEST
@@ -152,10 +155,15 @@ pub fn decode_client(text: &str) -> Result<ClientMessage, DecodeError> {
 
 /// Shortens client-supplied text before it is echoed in an error message.
 fn quote(text: &str) -> String {
-    if text.len() <= MAX_QUOTED_BYTES {
+    shorten(text, MAX_QUOTED_BYTES)
+}
+
+/// `text` cut to at most `max` bytes on a character boundary, with `…` if anything was cut.
+fn shorten(text: &str, max: usize) -> String {
+    if text.len() <= max {
         return text.to_owned();
     }
-    let end = (0..=MAX_QUOTED_BYTES)
+    let end = (0..=max)
         .rev()
         .find(|&i| text.is_char_boundary(i))
         .unwrap_or(0);
@@ -245,6 +253,16 @@ mod tests {
         let quoted = quote(&long);
         assert!(quoted.len() <= MAX_QUOTED_BYTES + "…".len());
         assert!(quoted.ends_with('…'));
+    }
+
+    #[test]
+    fn a_long_string_in_the_wrong_place_is_not_echoed_whole() {
+        let text = format!(r#"{{"type":"ping","ts":"{}"}}"#, "x".repeat(1000));
+        let err = decode_client(&text).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidMessage);
+        let reply = err.to_message().to_json();
+        assert!(reply.len() < 300, "{} bytes: {reply}", reply.len());
+        assert!(reply.contains("invalid type: string"), "{reply}");
     }
 
     #[test]
