@@ -125,14 +125,15 @@ impl Server {
         format!("http://127.0.0.1:{}/", self.port)
     }
 
-    /// Sends SIGTERM and waits for a clean exit.
-    async fn terminate(&mut self) -> Result<()> {
+    /// Sends SIGTERM and waits for a clean exit; returns how long the exit took.
+    async fn terminate(&mut self) -> Result<Duration> {
         let pid = self.child.id().context("server already exited")?;
         let status = Command::new("kill")
             .args(["-TERM", &pid.to_string()])
             .status()
             .await?;
         ensure!(status.success(), "kill -TERM failed");
+        let signalled = Instant::now();
         let exit = timeout(DEADLINE, self.child.wait())
             .await
             .context("the server did not stop after SIGTERM")??;
@@ -140,7 +141,7 @@ impl Server {
             exit.success(),
             "the server exited with {exit} after SIGTERM"
         );
-        Ok(())
+        Ok(signalled.elapsed())
     }
 
     async fn restart(&mut self) -> Result<()> {
@@ -385,12 +386,15 @@ async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<(
     save_screenshot(client, &root.join("docs/screenshot.png")).await?;
     println!("e2e | screenshot saved to docs/screenshot.png");
 
-    server.terminate().await?;
+    let exit_time = server.terminate().await?;
     wait_for_page(client, "the app notices the server is gone", |s| {
         s["state"] != "live"
     })
     .await?;
-    println!("e2e | server stopped with SIGTERM; the app is reconnecting");
+    println!(
+        "e2e | server exited {exit_time:?} after SIGTERM (clients closed with 1001); the app is \
+         reconnecting"
+    );
     server.restart().await?;
     let resumed = wait_for_page(client, "the app is live again with a fresh state", |s| {
         s["state"] == "live" && s["resets"].as_f64() >= Some(1.0) && watchlist_full(s, symbols)
@@ -407,6 +411,7 @@ async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<(
         "gaps": resumed["gaps"],
         "duplicates": resumed["duplicates"],
         "resets_after_restart": resumed["resets"],
+        "exit_after_sigterm_ms": exit_time.as_millis() as u64,
         "sse_fallback": fallback,
     });
     std::fs::write(

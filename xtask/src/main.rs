@@ -11,6 +11,7 @@
 //! cargo xtask autobahn only the Autobahn WebSocket conformance cases (installs kosoku)
 //! cargo xtask fuzz     only fuzz the client-message decoder, 45 s (`--seconds N`; installs
 //!                      cargo-fuzz)
+//! cargo xtask bench    build release, run the load generator: `cargo xtask bench -- slow-consumer`
 //! ```
 
 mod autobahn;
@@ -61,6 +62,13 @@ enum Task {
     E2e,
     /// Only the Autobahn WebSocket conformance cases, against `/echo`.
     Autobahn,
+    /// Build the release server and load generator, then run `ticker-bench` with these
+    /// arguments, e.g. `cargo xtask bench -- slow-consumer --report docs/bench/slow-consumer.md`.
+    Bench {
+        /// Arguments for `ticker-bench`.
+        #[arg(last = true)]
+        bench_args: Vec<String>,
+    },
     /// Only fuzz the client-message decoder (cargo-fuzz, libFuzzer), for a bounded time.
     Fuzz {
         /// How long to fuzz, in seconds.
@@ -88,6 +96,7 @@ fn main() -> Result<()> {
         Task::E2e => e2e::run(&root),
         Task::Autobahn => autobahn::run(&root),
         Task::Fuzz { seconds } => fuzz::run(&root, seconds),
+        Task::Bench { bench_args } => bench(&bench_args, "release", &[]),
     }
 }
 
@@ -135,8 +144,33 @@ fn test(root: &Path) -> Result<()> {
         .run()?;
     fuzz::run(root, fuzz::DEFAULT_SECONDS)?;
     autobahn::run(root)?;
+    // The slow-consumer guarantees under load (the stalled client is dropped by the policy,
+    // nobody else loses a tick); the figures are a short run's, kept under target/.
+    bench(
+        &[
+            "slow-consumer",
+            "--quick",
+            "--report",
+            "target/slow-consumer.md",
+        ]
+        .map(String::from),
+        "quick-release",
+        &["--server", "target/quick-release/ticker-server"],
+    )?;
     build(root)?;
     e2e::run(root)
+}
+
+/// Builds the server and the load generator with `profile` and runs `ticker-bench`.
+fn bench(args: &[String], profile: &str, extra: &[&str]) -> Result<()> {
+    Cmd::new("cargo")
+        .args(["build", "--profile", profile])
+        .args(["--package", "ticker-server", "--package", "ticker-bench"])
+        .run()?;
+    Cmd::new(format!("target/{profile}/ticker-bench"))
+        .args(args)
+        .args(extra)
+        .run()
 }
 
 fn lint(root: &Path) -> Result<()> {

@@ -1,0 +1,73 @@
+//! Ticker's load generator. Each scenario starts the server binary, drives it over loopback
+//! with real WebSocket clients, and writes a report (markdown and one JSON line). Figures are
+//! reported, never asserted; a run fails only when the server breaks a guarantee (a lost or
+//! duplicated tick, a policy not applied).
+//!
+//! ```text
+//! ticker-bench slow-consumer   p99 of healthy clients with and without a stalled one
+//! ```
+//!
+//! Run it against the release server, with the server and the bench on different cores:
+//!
+//! ```text
+//! cargo build --release -p ticker-server -p ticker-bench
+//! taskset -c 1 target/release/ticker-bench slow-consumer --server-cpus 0 --quick
+//! ```
+//!
+//! Modules: `scenario` (the slow-consumer run and its report), `clients` (the healthy and the
+//! stalled WebSocket clients, the sequence-number check), `server` (the server as a child
+//! process), `proc` (memory and CPU figures from /proc), `stats` (percentiles).
+
+mod clients;
+mod proc;
+mod scenario;
+mod server;
+mod stats;
+
+use std::{path::PathBuf, time::Duration};
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// Ticker's load generator.
+#[derive(Parser)]
+#[command(name = "ticker-bench")]
+struct Cli {
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Subcommand)]
+enum Scenario {
+    /// Healthy clients' latency without, then with, a client that stops reading; server RSS
+    /// throughout; the stalled client must be disconnected by the slow-consumer policy.
+    SlowConsumer(scenario::SlowConsumer),
+}
+
+/// Options every scenario shares.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Common {
+    /// The server binary to run (build it with `cargo build --release -p ticker-server`).
+    #[arg(long, default_value = "target/release/ticker-server")]
+    pub server: PathBuf,
+    /// Run the server pinned to these CPUs (`taskset -c` syntax, e.g. `0`); pin the bench
+    /// itself to the others with `taskset -c 1 ticker-bench ...`.
+    #[arg(long)]
+    pub server_cpus: Option<String>,
+    /// Where to write the markdown report (the JSON line goes to standard output).
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Small, fast settings for CI; flags given explicitly still win.
+    #[arg(long)]
+    pub quick: bool,
+    /// Warm-up before measuring, e.g. 2s [default: 2s, 1s with --quick].
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub warmup: Option<Duration>,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    match Cli::parse().scenario {
+        Scenario::SlowConsumer(options) => options.run().await,
+    }
+}
