@@ -34,6 +34,8 @@ use crate::{
 
 /// The default event type of a `data:` event without an `event:` line.
 const EVENT_MESSAGE: &str = "message";
+/// How often the session checks for silence and for the upgrade probe's result.
+const CHECK_INTERVAL_MS: u32 = 1_000;
 /// How long an upgrade probe waits for the WebSocket's `hello`.
 const PROBE_TIMEOUT_MS: u32 = 5_000;
 
@@ -65,7 +67,9 @@ pub async fn session(dashboard: &Rc<Dashboard>, backoff: &mut Backoff) -> Sessio
     let mut events = select_all(subscriptions);
     let probe = UpgradeProbe::start();
     let mut heartbeat_ms = DEFAULT_HEARTBEAT_MS;
-    let mut watchdog = IntervalStream::new(heartbeat_ms as u32);
+    // Checks silence and the probe's result; often, so a working WebSocket is taken up within
+    // a second of the probe finding it (the client sends nothing here, so checks are free).
+    let mut watchdog = IntervalStream::new(CHECK_INTERVAL_MS);
     let mut last_heard = wall_clock();
     let mut live = false;
     loop {
@@ -99,9 +103,8 @@ pub async fn session(dashboard: &Rc<Dashboard>, backoff: &mut Backoff) -> Sessio
                             return SessionEnd::Ended("a gap; reopening from the cursor".into());
                         }
                         let announced = dashboard.heartbeat_interval_ms();
-                        if announced > 0 && announced != heartbeat_ms {
+                        if announced > 0 {
                             heartbeat_ms = announced;
-                            watchdog = IntervalStream::new(heartbeat_ms as u32);
                         }
                     }
                     EVENT_END => return SessionEnd::Ended(format!("the server ended it: {data}")),
