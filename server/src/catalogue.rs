@@ -70,6 +70,36 @@ pub fn all() -> Vec<Instrument> {
         .collect()
 }
 
+/// The first `count` instruments: the catalogue's, then, past its end, synthetic ones
+/// (`SIM0031`, `SIM0032`, …) with deterministic prices and volatilities, so a benchmark can
+/// ask for any market size and get the same market every time.
+pub fn first(count: usize) -> Vec<Instrument> {
+    let mut instruments = all();
+    instruments.truncate(count);
+    let known = instruments.len();
+    instruments.extend((known + 1..=count).map(synthetic));
+    instruments
+}
+
+/// The synthetic instrument number `n` (1-based, past the catalogue).
+fn synthetic(n: usize) -> Instrument {
+    // A spread of prices from $5 to about $505 and volatilities from 15 % to 55 %, varied by a
+    // multiplicative hash of `n` so neighbours differ.
+    let spread = (n as u64).wrapping_mul(2_654_435_761) % 10_000;
+    Instrument {
+        info: SymbolInfo {
+            // unwrap: `SIM` and four or more digits is a valid symbol up to a million
+            // instruments; `first_extends_the_catalogue_with_synthetic_instruments` checks it.
+            symbol: Symbol::new(&format!("SIM{n:04}")).expect("synthetic symbols are valid"),
+            name: format!("Simulated instrument {n}"),
+            tick_size: Price::CENT,
+            reference_price: Price(500 + spread as i64 * 5),
+        },
+        volatility: 0.15 + spread as f64 / 10_000.0 * 0.40,
+        spread_bps: SPREAD_BPS,
+    }
+}
+
 /// The named symbols were not in the catalogue.
 #[derive(Debug, thiserror::Error)]
 #[error("unknown symbol(s) {unknown}; the simulator offers {offered}")]
@@ -136,6 +166,24 @@ mod tests {
         let chosen = select(&["msft".into(), "AAPL".into(), "MSFT".into()]).unwrap();
         let symbols: Vec<&str> = chosen.iter().map(|i| i.info.symbol.as_str()).collect();
         assert_eq!(symbols, ["MSFT", "AAPL"]);
+    }
+
+    #[test]
+    fn first_extends_the_catalogue_with_synthetic_instruments() {
+        assert_eq!(first(3), all()[..3].to_vec());
+        let many = first(500);
+        assert_eq!(many.len(), 500);
+        assert_eq!(many[..all().len()], all()[..]);
+        assert_eq!(
+            many[all().len()].info.symbol.as_str(),
+            format!("SIM{:04}", all().len() + 1)
+        );
+        let mut symbols: Vec<&str> = many.iter().map(|i| i.info.symbol.as_str()).collect();
+        symbols.sort_unstable();
+        symbols.dedup();
+        assert_eq!(symbols.len(), 500, "synthetic symbols are unique");
+        assert!(many.iter().all(|i| i.info.reference_price.cents() >= 500));
+        assert_eq!(first(500), many, "the same market every time");
     }
 
     #[test]

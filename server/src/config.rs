@@ -20,6 +20,11 @@ pub struct Config {
     #[arg(long, env = "TICKER_SYMBOLS", value_delimiter = ',')]
     pub symbols: Vec<String>,
 
+    /// Simulate this many symbols instead: the catalogue's first ones, then synthetic `SIM0031`…
+    /// (for benchmarks; not with `--symbols`; past 256, raise `--max-subscriptions` too).
+    #[arg(long, env = "TICKER_SYMBOL_COUNT", conflicts_with = "symbols", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub symbol_count: Option<u32>,
+
     /// Average ticks per second per symbol (random spacing around it).
     #[arg(long, env = "TICKER_TICK_RATE", default_value_t = 4.0, value_parser = parse_tick_rate)]
     pub tick_rate: f64,
@@ -170,6 +175,16 @@ mod tests {
     }
 
     #[test]
+    fn a_symbol_count_excludes_a_symbol_list() {
+        let config = Config::try_parse_from(["ticker-server", "--symbol-count", "100"]).unwrap();
+        assert_eq!(config.symbol_count, Some(100));
+        let err =
+            Config::try_parse_from(["ticker-server", "--symbols", "AAPL", "--symbol-count", "5"])
+                .unwrap_err();
+        assert!(err.to_string().contains("--symbol-count"), "{err}");
+    }
+
+    #[test]
     fn bad_values_are_refused_with_a_message() {
         for args in [
             ["--tick-rate", "0"],
@@ -177,6 +192,7 @@ mod tests {
             ["--queue-bound", "1"],
             ["--backfill", "soon"],
             ["--tls-cert", "cert.pem"],
+            ["--symbol-count", "0"],
         ] {
             let err =
                 Config::try_parse_from(std::iter::once("ticker-server").chain(args)).unwrap_err();

@@ -65,7 +65,10 @@ pub async fn run(
         config.heartbeat_timeout,
         config.heartbeat_interval
     );
-    let instruments = catalogue::select(&config.symbols)?;
+    let instruments = match config.symbol_count {
+        Some(count) => catalogue::first(count as usize),
+        None => catalogue::select(&config.symbols)?,
+    };
     let universe = Arc::new(Universe::new(
         instruments.iter().map(|i| i.info.clone()).collect(),
     ));

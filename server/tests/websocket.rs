@@ -319,3 +319,18 @@ async fn the_same_seed_gives_the_same_prices_on_two_servers() {
         assert_eq!(streams[0][&seq], streams[1][&seq], "tick {seq} differs");
     }
 }
+
+#[actix_web::test]
+async fn a_symbol_count_past_the_catalogue_simulates_synthetic_symbols() {
+    let mut config = test_config();
+    config.symbols = Vec::new();
+    config.symbol_count = Some(40);
+    let server = TestServer::start(config).await;
+    let (mut client, hello) = server.connect().await;
+    assert_eq!(hello.symbols.len(), 40);
+    assert_eq!(hello.symbols[0].symbol.as_str(), "AAPL");
+    assert_eq!(hello.symbols[39].symbol.as_str(), "SIM0040");
+    let from = subscribe_from_snapshot(&mut client, "SIM0040").await;
+    consecutive_ticks(&mut client, "SIM0040", from, 3).await;
+    server.stop().await.unwrap();
+}
