@@ -6,7 +6,8 @@
 //! itself after the server restarts, and that behind a proxy that blocks WebSockets it falls
 //! back to Server-Sent Events and returns to the WebSocket once allowed. It saves
 //! `docs/screenshot.png` and prints the page's own measurements (time to first painted tick,
-//! latency, tick rate, fallback and upgrade times).
+//! latency, tick rate, frame times and long tasks at 50 symbols × 10 ticks/s, fallback and
+//! upgrade times).
 
 use std::{
     path::{Path, PathBuf},
@@ -91,6 +92,11 @@ impl Server {
                 "42",
                 "--backfill",
                 "15m",
+                // The load the frame-time measurement asks for: 50 symbols at 10 ticks/s each.
+                "--symbol-count",
+                "50",
+                "--tick-rate",
+                "10",
             ])
             .arg("--static-dir")
             .arg(static_dir)
@@ -275,6 +281,41 @@ for (let i = 0; i < data.length; i += 4) {
 return count;
 "#;
 
+/// Frame times from `requestAnimationFrame` over five seconds, and the long tasks (over 50 ms,
+/// from the Long Tasks API) in that time, as the page itself measures them.
+const FRAME_TIMES: &str = r#"
+const done = arguments[arguments.length - 1];
+const long = [];
+const observer = new PerformanceObserver(list => {
+    for (const entry of list.getEntries()) long.push(entry.duration);
+});
+try { observer.observe({ type: 'longtask' }); } catch (e) { /* not supported: none counted */ }
+const deltas = [];
+let last = performance.now();
+const end = last + 5000;
+function step(now) {
+    deltas.push(now - last);
+    last = now;
+    if (now < end) { requestAnimationFrame(step); return; }
+    observer.disconnect();
+    deltas.sort((a, b) => a - b);
+    const at = q => deltas[Math.min(deltas.length - 1, Math.floor(q * deltas.length))];
+    done({
+        frames: deltas.length,
+        p50_ms: at(0.5),
+        p99_ms: at(0.99),
+        max_ms: deltas[deltas.length - 1],
+        long_tasks: long.length,
+        longest_task_ms: long.length ? Math.max(...long) : 0,
+    });
+}
+requestAnimationFrame(step);
+"#;
+
+async fn frame_times(client: &Client) -> Result<Value> {
+    Ok(client.execute_async(FRAME_TIMES, Vec::new()).await?)
+}
+
 async fn page(client: &Client) -> Result<Value> {
     Ok(client.execute(PAGE_STATE, Vec::new()).await?)
 }
@@ -382,6 +423,8 @@ async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<(
             && s["tickRate"].as_str().is_some_and(|r| r != "0")
     })
     .await?;
+    let frames = frame_times(client).await?;
+    println!("e2e | frames over 5 s at 500 ticks/s: {frames}");
     std::fs::create_dir_all(root.join("docs"))?;
     save_screenshot(client, &root.join("docs/screenshot.png")).await?;
     println!("e2e | screenshot saved to docs/screenshot.png");
@@ -408,6 +451,7 @@ async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<(
         "first_tick_paint_ms": measured["firstTickPaintMs"],
         "latency": measured["latency"],
         "ticks_per_second": measured["tickRate"],
+        "frames": frames,
         "gaps": resumed["gaps"],
         "duplicates": resumed["duplicates"],
         "resets_after_restart": resumed["resets"],
