@@ -5,7 +5,7 @@
 //! cargo xtask test     every test: unit, integration, a short fuzz run, and the browser test
 //! cargo xtask lint     rustfmt and clippy (native and wasm32)
 //! cargo xtask setup    only install the tools (wasm32 target, trunk, wasm-bindgen, wasm-opt)
-//! cargo xtask build    build the dashboard into dist/
+//! cargo xtask build    build the dashboard into dist/ and report its size (raw, gzip)
 //! cargo xtask dev      server plus `trunk serve` with live reload
 //! cargo xtask e2e      only the browser test (needs a built dist/ and server)
 //! cargo xtask autobahn only the Autobahn WebSocket conformance cases (installs kosoku)
@@ -20,6 +20,7 @@ mod cmd;
 mod e2e;
 mod fuzz;
 mod setup;
+mod size;
 
 use std::path::{Path, PathBuf};
 
@@ -108,13 +109,14 @@ fn workspace_root() -> PathBuf {
         .unwrap_or_default()
 }
 
-/// Builds the release bundle of the dashboard with trunk.
+/// Builds the release bundle of the dashboard with trunk and reports its size.
 fn build(root: &Path) -> Result<()> {
     setup::all(root, false)?;
     Cmd::new("trunk")
         .args(["build", "--release"])
         .path_prepend(setup::npm_bin(root))
-        .run()
+        .run()?;
+    size::report(root)
 }
 
 fn dev(root: &Path) -> Result<()> {
