@@ -20,10 +20,27 @@ async fn main() -> anyhow::Result<()> {
         )
         .with_ansi(std::io::stdout().is_terminal())
         .init();
+    raise_open_file_limit(u64::from(config.max_connections));
     let address = SocketAddr::new(config.bind, config.port);
     let listener =
         TcpListener::bind(address).with_context(|| format!("cannot listen on {address}"))?;
     ticker_server::run(config, listener, shutdown_signal()).await
+}
+
+/// Raises the soft limit on open files to the hard limit: every connection is a file, and the
+/// usual soft limit (1024) is far below `--max-connections`. Warns if even the hard limit is.
+fn raise_open_file_limit(max_connections: u64) {
+    // Files besides connections: the listener, epoll, logs, static files being served.
+    const SPARE: u64 = 64;
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) if limit < max_connections + SPARE => tracing::warn!(
+            limit,
+            max_connections,
+            "the open-file limit is below --max-connections; raise `ulimit -n`"
+        ),
+        Ok(_) => {}
+        Err(err) => tracing::warn!(error = %err, "cannot raise the open-file limit"),
+    }
 }
 
 /// Resolves on the first SIGINT (Ctrl-C) or SIGTERM.
