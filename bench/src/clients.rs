@@ -16,7 +16,9 @@ use tokio::{
 };
 use tokio_tungstenite::{
     MaybeTlsStream, WebSocketStream,
-    tungstenite::{Error as WsError, Message, error::ProtocolError, protocol::CloseFrame},
+    tungstenite::{
+        Error as WsError, Message, Utf8Bytes, error::ProtocolError, protocol::CloseFrame,
+    },
 };
 
 /// How a connection that ended without a close frame reads in a report.
@@ -133,7 +135,7 @@ pub struct HealthyReport {
 }
 
 /// The wall clock in Unix milliseconds, with sub-millisecond precision.
-fn unix_millis_f64() -> f64 {
+pub fn unix_millis_f64() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or(Duration::ZERO)
@@ -165,35 +167,13 @@ pub async fn healthy(
     let mut report = HealthyReport::default();
     let mut checker = SeqChecker::default();
     loop {
-        let message = tokio::select! {
-            changed = phase.changed() => {
-                if changed.is_err() || *phase.borrow_and_update() == Phase::Done {
-                    break;
-                }
-                continue;
-            }
-            message = ws.next() => message,
-        };
-        let received = unix_millis_f64();
-        let text = match message {
-            Some(Ok(Message::Text(text))) => text,
-            Some(Ok(Message::Close(frame))) => {
-                report.ended_early = Some(describe_close(frame.as_ref()));
+        let (text, received) = match next_text(&mut ws, &mut phase, Phase::Done).await {
+            Read::Text(text, received) => (text, received),
+            Read::Ended(how) => {
+                report.ended_early = Some(how);
                 break;
             }
-            Some(Ok(_)) => continue,
-            Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => {
-                report.ended_early = Some(ENDED_WITHOUT_CLOSE.into());
-                break;
-            }
-            Some(Err(err)) => {
-                report.ended_early = Some(format!("error: {err}"));
-                break;
-            }
-            None => {
-                report.ended_early = Some(ENDED_WITHOUT_CLOSE.into());
-                break;
-            }
+            Read::Stopped => break,
         };
         let now = phase.borrow().index();
         match decode_server(&text) {
@@ -224,11 +204,63 @@ pub async fn healthy(
     Ok(report)
 }
 
+/// What a client's read loop got next.
+pub enum Read {
+    /// A text frame and when it was received (Unix ms).
+    Text(Utf8Bytes, f64),
+    /// The connection ended; how.
+    Ended(String),
+    /// The run told the client to stop.
+    Stopped,
+}
+
+/// Waits for the next text frame on `ws`, skipping other frames, until `stage` becomes `done`.
+pub async fn next_text<S, T>(
+    ws: &mut WebSocketStream<S>,
+    stage: &mut watch::Receiver<T>,
+    done: T,
+) -> Read
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: PartialEq,
+{
+    loop {
+        let message = tokio::select! {
+            changed = stage.changed() => {
+                if changed.is_err() || *stage.borrow_and_update() == done {
+                    return Read::Stopped;
+                }
+                continue;
+            }
+            message = ws.next() => message,
+        };
+        let received = unix_millis_f64();
+        return match message {
+            Some(Ok(Message::Text(text))) => Read::Text(text, received),
+            Some(Ok(Message::Close(frame))) => Read::Ended(describe_close(frame.as_ref())),
+            Some(Ok(_)) => continue,
+            Some(Err(err)) => Read::Ended(describe_end(Some(err))),
+            None => Read::Ended(describe_end(None)),
+        };
+    }
+}
+
 /// How a close frame reads in a report: `1008 "slow consumer: outbound queue full"`.
 pub fn describe_close(frame: Option<&CloseFrame>) -> String {
     match frame {
         Some(frame) => format!("{} {:?}", u16::from(frame.code), frame.reason.as_str()),
         None => "a close frame without a code".into(),
+    }
+}
+
+/// How a connection that ended with `error` (or, without one, at the end of the stream) reads
+/// in a report.
+pub fn describe_end(error: Option<WsError>) -> String {
+    match error {
+        None | Some(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake)) => {
+            ENDED_WITHOUT_CLOSE.into()
+        }
+        Some(err) => format!("error: {err}"),
     }
 }
 
@@ -293,17 +325,13 @@ impl StalledClient {
                         drained.frames += 1;
                         drained.bytes += message.len() as u64;
                     }
-                    Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake)) => {
-                        drained.ended = Some(ENDED_WITHOUT_CLOSE.into());
-                        return;
-                    }
                     Err(err) => {
-                        drained.ended = Some(format!("error: {err}"));
+                        drained.ended = Some(describe_end(Some(err)));
                         return;
                     }
                 }
             }
-            drained.ended = Some(ENDED_WITHOUT_CLOSE.into());
+            drained.ended = Some(describe_end(None));
         };
         if tokio::time::timeout(limit, reading).await.is_err() {
             bail!(

@@ -5,7 +5,12 @@
 //!
 //! ```text
 //! ticker-bench slow-consumer   p99 of healthy clients with and without a stalled one
+//! ticker-bench load            N clients × K symbols: frames/s, ticks/s, latency, CPU, RSS
+//! ticker-bench idle            N idle connections: the server's RSS per connection
 //! ```
+//!
+//! `load` and `idle` also drive a server already running (`--url ws://…/ws`, `--pid` to read
+//! its CPU and memory), such as a peer implementation of the same protocol.
 //!
 //! Run it against the release server, with the server and the bench on different cores:
 //!
@@ -14,11 +19,18 @@
 //! taskset -c 1 target/release/ticker-bench slow-consumer --server-cpus 0 --quick
 //! ```
 //!
-//! Modules: `scenario` (the slow-consumer run and its report), `clients` (the healthy and the
-//! stalled WebSocket clients, the sequence-number check), `server` (the server as a child
-//! process), `proc` (memory and CPU figures from /proc), `stats` (percentiles).
+//! Modules: `scenario` (the slow-consumer run and its report), `load` (the load run, its
+//! client and report), `idle` (the idle-connections run), `clients` (the healthy and the
+//! stalled WebSocket clients, the sequence-number check), `connect` (opening many connections
+//! at a steady rate, the open-file limit), `server` (the server as a child process, or an
+//! external one), `proc` (memory and CPU figures from /proc), `stats` (percentiles, the
+//! latency histogram, rates), `output` (what every report shares).
 
 mod clients;
+mod connect;
+mod idle;
+mod load;
+mod output;
 mod proc;
 mod scenario;
 mod server;
@@ -42,6 +54,11 @@ enum Scenario {
     /// Healthy clients' latency without, then with, a client that stops reading; server RSS
     /// throughout; the stalled client must be disconnected by the slow-consumer policy.
     SlowConsumer(scenario::SlowConsumer),
+    /// N clients subscribed to K symbols each: throughput, tick latency, the server's CPU and
+    /// memory, the bench's own CPU; Ticker's server or any server at `--url`.
+    Load(load::Load),
+    /// N connections that subscribe to nothing: the server's memory per connection.
+    Idle(idle::Idle),
 }
 
 /// Options every scenario shares.
@@ -69,5 +86,7 @@ pub struct Common {
 async fn main() -> Result<()> {
     match Cli::parse().scenario {
         Scenario::SlowConsumer(options) => options.run().await,
+        Scenario::Load(options) => options.run().await,
+        Scenario::Idle(options) => options.run().await,
     }
 }

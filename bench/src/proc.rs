@@ -1,5 +1,7 @@
 //! Figures from Linux's `/proc`: resident memory, CPU time, CPU affinity, machine load.
 
+use std::time::{Duration, Instant};
+
 /// Clock ticks per second of the times in `/proc` (`USER_HZ`, 100 on Linux).
 const USER_HZ: f64 = 100.0;
 
@@ -71,6 +73,81 @@ pub fn load_average() -> Option<f64> {
         .next()?
         .parse()
         .ok()
+}
+
+/// CPU used over a phase, in cores (1.0 is one core busy all the time).
+#[derive(Debug, Default, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct CpuUse {
+    /// By the server.
+    pub server: Option<f64>,
+    /// By the bench.
+    pub bench: Option<f64>,
+    /// By everything else on the machine (other builds, other benches): what disturbs the
+    /// figures.
+    pub others: Option<f64>,
+}
+
+/// The CPU time used so far, at one moment.
+pub struct CpuMark {
+    at: Instant,
+    server: Option<f64>,
+    bench: Option<f64>,
+    machine: Option<f64>,
+}
+
+impl CpuMark {
+    /// The CPU time used so far by the server `server_pid` (if known), this process and the
+    /// machine.
+    pub fn now(server_pid: Option<u32>) -> Self {
+        CpuMark {
+            at: Instant::now(),
+            server: server_pid.and_then(|pid| cpu_seconds(&pid.to_string())),
+            bench: cpu_seconds("self"),
+            machine: machine_busy_seconds(),
+        }
+    }
+
+    /// The CPU used from this mark to `later`.
+    pub fn use_until(&self, later: &CpuMark) -> CpuUse {
+        let elapsed = (later.at - self.at).as_secs_f64();
+        let rate = |from: Option<f64>, to: Option<f64>| match (from, to) {
+            (Some(from), Some(to)) if elapsed > 0.0 => Some((to - from) / elapsed),
+            _ => None,
+        };
+        let server = rate(self.server, later.server);
+        let bench = rate(self.bench, later.bench);
+        let others = match (rate(self.machine, later.machine), server, bench) {
+            (Some(machine), Some(server), Some(bench)) => Some((machine - server - bench).max(0.0)),
+            _ => None,
+        };
+        CpuUse {
+            server,
+            bench,
+            others,
+        }
+    }
+}
+
+/// Reads the resident memory of `pid` every `period` until `stop` turns true (or its sender
+/// goes away) and returns the highest sample in KiB.
+pub async fn peak_rss(
+    pid: u32,
+    period: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> Option<u64> {
+    let mut peak = None;
+    let mut every = tokio::time::interval(period);
+    loop {
+        if let Some(kib) = rss_kib(pid) {
+            peak = Some(peak.map_or(kib, |peak: u64| peak.max(kib)));
+        }
+        tokio::select! {
+            _ = every.tick() => {}
+            changed = stop.changed() => if changed.is_err() || *stop.borrow() {
+                return peak;
+            },
+        }
+    }
 }
 
 #[cfg(test)]

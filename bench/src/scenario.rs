@@ -18,7 +18,8 @@ use self::report::Report;
 use crate::{
     Common,
     clients::{self, Drained, HealthyReport, Phase, StalledClient},
-    proc,
+    output,
+    proc::{self, CpuMark, CpuUse},
     server::Server,
 };
 
@@ -155,57 +156,6 @@ struct Measured {
     warnings: Vec<String>,
 }
 
-/// CPU used over a phase, in cores (1.0 is one core busy all the time).
-#[derive(Debug, Default, Clone, Copy, PartialEq, serde::Serialize)]
-struct CpuUse {
-    /// By the server.
-    server: Option<f64>,
-    /// By the bench.
-    bench: Option<f64>,
-    /// By everything else on the machine (other builds, other benches): what disturbs the
-    /// figures.
-    others: Option<f64>,
-}
-
-/// The CPU time used so far, at one moment.
-struct CpuMark {
-    at: Instant,
-    server: Option<f64>,
-    bench: Option<f64>,
-    machine: Option<f64>,
-}
-
-impl CpuMark {
-    fn now(server_pid: u32) -> Self {
-        CpuMark {
-            at: Instant::now(),
-            server: proc::cpu_seconds(&server_pid.to_string()),
-            bench: proc::cpu_seconds("self"),
-            machine: proc::machine_busy_seconds(),
-        }
-    }
-
-    /// The CPU used from this mark to `later`.
-    fn use_until(&self, later: &CpuMark) -> CpuUse {
-        let elapsed = (later.at - self.at).as_secs_f64();
-        let rate = |from: Option<f64>, to: Option<f64>| match (from, to) {
-            (Some(from), Some(to)) if elapsed > 0.0 => Some((to - from) / elapsed),
-            _ => None,
-        };
-        let server = rate(self.server, later.server);
-        let bench = rate(self.bench, later.bench);
-        let others = match (rate(self.machine, later.machine), server, bench) {
-            (Some(machine), Some(server), Some(bench)) => Some((machine - server - bench).max(0.0)),
-            _ => None,
-        };
-        CpuUse {
-            server,
-            bench,
-            others,
-        }
-    }
-}
-
 /// Server resident memory in KiB, by phase (see [`Phase::index`]).
 #[derive(Debug, Default, Clone, Copy)]
 struct RssByPhase {
@@ -251,14 +201,7 @@ impl SlowConsumer {
         server.stop().await;
         let measured = measured?;
         let report = Report::new(&settings, &server_args, &measured, started.elapsed());
-        if let Some(path) = &self.common.report {
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent)?;
-            }
-            std::fs::write(path, report.markdown())
-                .with_context(|| format!("cannot write {}", path.display()))?;
-        }
-        println!("{}", serde_json::to_string(&report)?);
+        output::publish(self.common.report.as_deref(), &report.markdown(), &report)?;
         if !report.failures.is_empty() {
             bail!(
                 "the server broke a guarantee: {}",
@@ -304,13 +247,13 @@ async fn measure(server: &Server, settings: &Settings) -> Result<Measured> {
     let heartbeat_before = server.metric(HEARTBEAT_METRIC).await?;
 
     let baseline_start = Instant::now();
-    let cpu_at_baseline = CpuMark::now(pid);
+    let cpu_at_baseline = CpuMark::now(Some(pid));
     phase.send_replace(Phase::Baseline);
     tokio::time::sleep(settings.duration).await;
 
     let stalled = StalledClient::connect(&url, server.port, settings.stalled_recv_buffer).await?;
     let stall_start = Instant::now();
-    let cpu_at_stall = CpuMark::now(pid);
+    let cpu_at_stall = CpuMark::now(Some(pid));
     phase.send_replace(Phase::Stalled);
     let phase_b_end = stall_start + settings.duration;
     let mut disconnected =
@@ -321,7 +264,7 @@ async fn measure(server: &Server, settings: &Settings) -> Result<Measured> {
     tokio::time::sleep_until(phase_b_end.into()).await;
     let open_at_end = server.metric(OPEN_METRIC).await?;
     let measuring_end = Instant::now();
-    let cpu_at_end = CpuMark::now(pid);
+    let cpu_at_end = CpuMark::now(Some(pid));
     phase.send_replace(Phase::Done);
     if disconnected.is_none() {
         let deadline = stall_start + settings.disconnect_timeout;

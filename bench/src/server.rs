@@ -1,4 +1,5 @@
-//! The server under test as a child process: start, metrics, resident memory, stop.
+//! The server under test: Ticker's binary as a child process (start, metrics, stop), or any
+//! server already running at a URL (a peer implementation of the same protocol).
 
 use std::{
     path::Path,
@@ -8,6 +9,8 @@ use std::{
 };
 
 use anyhow::{Context, Result, bail};
+
+use crate::Common;
 use tokio::{
     io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
     net::{TcpListener, TcpStream},
@@ -115,5 +118,81 @@ impl Server {
     /// Kills the server.
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
+    }
+}
+
+/// Where a scenario can find an already-running server instead of starting Ticker's.
+#[derive(clap::Args, Debug, Clone)]
+pub struct External {
+    /// Drive the server already running at this URL (e.g. `ws://127.0.0.1:8765/ws`) instead of
+    /// starting `--server`; its flags are then its own business.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// With `--url`: the server's process id, to read its CPU time and memory from /proc
+    /// (without it, those figures are left out).
+    #[arg(long, requires = "url")]
+    pub pid: Option<u32>,
+}
+
+/// The server a scenario drives: one it started, or one it was pointed at.
+pub struct Target {
+    /// Ticker's server, when the scenario started it.
+    own: Option<Server>,
+    /// Its WebSocket URL.
+    pub url: String,
+    /// Its process id, when known.
+    pub pid: Option<u32>,
+    /// The flags it was started with (empty for an external server).
+    pub args: Vec<String>,
+}
+
+impl Target {
+    /// The server at `external.url` if given, else Ticker's `common.server` started with
+    /// `args` (and `--server-cpus`).
+    pub async fn start(common: &Common, external: &External, args: Vec<String>) -> Result<Self> {
+        if let Some(url) = &external.url {
+            return Ok(Target {
+                own: None,
+                url: url.clone(),
+                pid: external.pid,
+                args: Vec::new(),
+            });
+        }
+        let server = Server::start(&common.server, &args, common.server_cpus.as_deref()).await?;
+        Ok(Target {
+            url: format!("ws://127.0.0.1:{}/ws", server.port),
+            pid: server.pid(),
+            own: Some(server),
+            args,
+        })
+    }
+
+    /// What the server is, for a report: Ticker's command line, or the URL.
+    pub fn describe(&self) -> String {
+        match &self.own {
+            Some(_) => format!(
+                "`ticker-server {}` (the bench adds `--port` and `--static-dir`)",
+                self.args.join(" ")
+            ),
+            None => format!("external, at {}", self.url),
+        }
+    }
+
+    /// The warnings and errors Ticker's server logged (none known for an external server).
+    pub fn warnings(&self) -> Vec<String> {
+        self.own.as_ref().map(Server::warnings).unwrap_or_default()
+    }
+
+    /// The value of a `/metrics` counter of Ticker's server (`None` for an external server or
+    /// when it cannot be read).
+    pub async fn metric(&self, name: &str) -> Option<u64> {
+        self.own.as_ref()?.metric(name).await.ok()
+    }
+
+    /// Stops the server if the scenario started it.
+    pub async fn stop(self) {
+        if let Some(server) = self.own {
+            server.stop().await;
+        }
     }
 }

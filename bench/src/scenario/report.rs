@@ -1,12 +1,14 @@
 //! The slow-consumer report: figures per phase, the verdicts, and their markdown and JSON forms.
 
-use std::{collections::BTreeMap, fmt::Write, time::Duration};
+use std::{fmt::Write, time::Duration};
 
 use serde::Serialize;
 
-use super::{CpuUse, Measured, Settings};
+use super::{Measured, Settings};
 use crate::{
     clients::{Drained, Phase, SeqViolations},
+    output::{self, Machine},
+    proc::CpuUse,
     stats::Latency,
 };
 
@@ -99,17 +101,6 @@ struct CpuOut {
     b: CpuUse,
 }
 
-/// The machine in a report.
-#[derive(Debug, Serialize)]
-struct Machine {
-    cpus: usize,
-    cpu_model: Option<String>,
-    bench_cpus: Option<String>,
-    server_cpus: Option<String>,
-    /// One-minute load average before the run.
-    load_average: Option<f64>,
-}
-
 /// One row of the table.
 #[derive(Debug, Serialize)]
 struct PhaseRow {
@@ -189,7 +180,7 @@ impl Report {
 
         let mut report = Report {
             scenario: "slow-consumer",
-            command: command_line(),
+            command: output::command_line(),
             server_args: server_args.to_vec(),
             date: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             settings: SettingsOut {
@@ -202,13 +193,11 @@ impl Report {
                 stalled_recv_buffer: settings.stalled_recv_buffer,
                 heartbeat_timeout_s: settings.heartbeat_timeout.as_secs_f64(),
             },
-            machine: Machine {
-                cpus: std::thread::available_parallelism().map_or(0, usize::from),
-                cpu_model: cpu_model(),
-                bench_cpus: measured.affinity.0.clone(),
-                server_cpus: measured.affinity.1.clone(),
-                load_average: measured.load_average,
-            },
+            machine: Machine::new(
+                measured.affinity.0.clone(),
+                measured.affinity.1.clone(),
+                measured.load_average,
+            ),
             p99_ratio,
             p99_within_10_percent: p99_ratio.map(|ratio| ratio <= 1.0 + P99_TOLERANCE),
             p99_ratio_while_stalled: ratio(p99(2)),
@@ -264,18 +253,10 @@ impl Report {
             ));
         }
         if !self.healthy_disconnected.is_empty() {
-            let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
-            for reason in &self.healthy_disconnected {
-                *reasons.entry(reason).or_default() += 1;
-            }
-            let reasons: Vec<String> = reasons
-                .into_iter()
-                .map(|(reason, count)| format!("{count} × {reason}"))
-                .collect();
             failures.push(format!(
                 "{} healthy client(s) were disconnected: {}",
                 self.healthy_disconnected.len(),
-                reasons.join(", ")
+                output::tally(&self.healthy_disconnected).join(", ")
             ));
         }
         if self.undecodable > 0 {
@@ -336,20 +317,7 @@ impl Report {
             "- Server: `ticker-server {}` (the bench adds `--port` and `--static-dir`)",
             self.server_args.join(" ")
         )?;
-        let machine = &self.machine;
-        writeln!(
-            out,
-            "- Machine: {} CPU(s) available to the bench{}; bench on CPU(s) {}, server on \
-             CPU(s) {}",
-            machine.cpus,
-            machine
-                .cpu_model
-                .as_deref()
-                .map(|model| format!(" ({model})"))
-                .unwrap_or_default(),
-            machine.bench_cpus.as_deref().unwrap_or("?"),
-            machine.server_cpus.as_deref().unwrap_or("?"),
-        )?;
+        writeln!(out, "- Machine: {}", self.machine.describe())?;
         writeln!(
             out,
             "- Load: {} healthy clients, each subscribed to every symbol (30) at {} ticks/s \
@@ -556,35 +524,6 @@ fn phase_row(
     }
 }
 
-/// This process's command line, quoted for a POSIX shell where needed.
-fn command_line() -> String {
-    std::env::args()
-        .map(|arg| shell_quote(&arg))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// `arg` as a POSIX shell word: as is when that is safe, else in single quotes.
-fn shell_quote(arg: &str) -> String {
-    let plain = !arg.is_empty()
-        && arg
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c));
-    if plain {
-        arg.to_owned()
-    } else {
-        format!("'{}'", arg.replace('\'', r"'\''"))
-    }
-}
-
-/// The CPU's model name, from /proc/cpuinfo.
-fn cpu_model() -> Option<String> {
-    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
-    info.lines()
-        .find_map(|line| line.strip_prefix("model name")?.split_once(':'))
-        .map(|(_, model)| model.trim().to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
@@ -705,14 +644,5 @@ mod tests {
         let report = report(&run);
         assert_eq!(report.failures.len(), 1);
         assert!(report.failures[0].contains("not disconnected"));
-    }
-
-    #[test]
-    fn arguments_are_quoted_only_when_needed() {
-        assert_eq!(shell_quote("--report"), "--report");
-        assert_eq!(shell_quote("docs/bench/a.md"), "docs/bench/a.md");
-        assert_eq!(shell_quote("two words"), "'two words'");
-        assert_eq!(shell_quote("it's"), r"'it'\''s'");
-        assert_eq!(shell_quote(""), "''");
     }
 }
