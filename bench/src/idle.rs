@@ -16,7 +16,7 @@ use crate::{
     connect,
     output::{self, Machine},
     proc,
-    server::{External, Target},
+    server::{External, Market, Target},
 };
 
 /// How long the server gets to settle after start before its memory is read.
@@ -25,6 +25,12 @@ const SETTLE: Duration = Duration::from_secs(1);
 const RSS_PERIOD: Duration = Duration::from_millis(100);
 /// The `/metrics` gauge of WebSocket connections open now.
 const OPEN_METRIC: &str = "ticker_connections_open";
+/// The market every server is given: idle connections subscribe to none of it.
+const MARKET: Market = Market {
+    symbols: 30,
+    tick_rate: 4.0,
+    seed: 42,
+};
 /// File descriptors needed beyond one per connection on each side.
 const SPARE_FILES: u64 = 256;
 
@@ -54,49 +60,49 @@ pub struct Idle {
 
 /// One run of the idle scenario, as reported.
 #[derive(Debug, Serialize)]
-struct Report {
+pub struct Report {
     /// Always `idle`.
-    scenario: &'static str,
+    pub(crate) scenario: &'static str,
     /// The bench's command line, as run.
-    command: String,
+    pub(crate) command: String,
     /// The server: Ticker's command line or the external URL.
-    server: String,
+    pub(crate) server: String,
     /// When the report was made (UTC).
-    date: String,
+    pub(crate) date: String,
     /// Where it ran.
-    machine: Machine,
+    pub(crate) machine: Machine,
     /// Connections asked for.
-    clients_wanted: usize,
+    pub(crate) clients_wanted: usize,
     /// Connections that reached the `hello`.
-    clients_connected: usize,
+    pub(crate) clients_connected: usize,
     /// Connections that did not.
-    connect_errors: usize,
+    pub(crate) connect_errors: usize,
     /// Why, counted.
-    connect_error_reasons: Vec<String>,
+    pub(crate) connect_error_reasons: Vec<String>,
     /// Connections that ended while held.
-    disconnects: usize,
+    pub(crate) disconnects: usize,
     /// Why, counted.
-    disconnect_reasons: Vec<String>,
+    pub(crate) disconnect_reasons: Vec<String>,
     /// From the first connect to the last connection made or failed, in seconds.
-    connect_seconds: f64,
+    pub(crate) connect_seconds: f64,
     /// How long the connections were held, in seconds.
-    hold_seconds: f64,
+    pub(crate) hold_seconds: f64,
     /// `ticker_connections_open` at the end of the hold (Ticker only).
-    server_connections_open: Option<u64>,
+    pub(crate) server_connections_open: Option<u64>,
     /// The server's resident memory before the first connection, in KiB.
-    server_rss_before_kib: Option<u64>,
+    pub(crate) server_rss_before_kib: Option<u64>,
     /// At the end of the hold, in KiB.
-    server_rss_after_kib: Option<u64>,
+    pub(crate) server_rss_after_kib: Option<u64>,
     /// The highest reading over the run, in KiB.
-    server_peak_rss_kib: Option<u64>,
+    pub(crate) server_peak_rss_kib: Option<u64>,
     /// (after − before) / connections, in KiB.
-    rss_per_connection_kib: Option<f64>,
+    pub(crate) rss_per_connection_kib: Option<f64>,
     /// The bench's open-file limit.
-    open_file_limit: u64,
+    pub(crate) open_file_limit: u64,
     /// Ticker's warnings and errors.
-    server_warnings: Vec<String>,
+    pub(crate) server_warnings: Vec<String>,
     /// The whole run, start to report, in seconds.
-    run_seconds: f64,
+    pub(crate) run_seconds: f64,
 }
 
 /// Memory per connection: the growth from `before` to `after` over `connections`, in KiB.
@@ -115,13 +121,12 @@ impl Idle {
             .unwrap_or(if self.common.quick { 500 } else { 10_000 })
     }
 
-    /// Ticker's flags: room for every connection from one address, no idle timeout within
-    /// the run, no backfill (the figure is a difference, and starting is faster).
+    /// Ticker's flags besides the market's: room for every connection from one address, no
+    /// idle timeout within the run, no backfill (the figure is a difference, and starting is
+    /// faster).
     fn server_args(&self) -> Vec<String> {
         let connections = (self.clients() + 16).to_string();
         vec![
-            "--seed".into(),
-            "42".into(),
             "--backfill".into(),
             "0s".into(),
             "--idle-timeout".into(),
@@ -135,12 +140,19 @@ impl Idle {
 
     /// Runs the scenario, writes the report and prints its JSON line.
     pub async fn run(self) -> Result<()> {
+        let report = self.report().await?;
+        output::publish(self.common.report.as_deref(), &report.markdown(), &report)
+    }
+
+    /// Runs the scenario and returns its report.
+    pub async fn report(&self) -> Result<Report> {
         let started = Instant::now();
         let clients = self.clients();
         let own_server = self.external.url.is_none();
         let wanted_files = clients as u64 * if own_server { 2 } else { 1 } + SPARE_FILES;
         let open_file_limit = connect::raise_open_file_limit(wanted_files)?;
-        let target = Target::start(&self.common, &self.external, self.server_args()).await?;
+        let target =
+            Target::start(&self.common, &self.external, MARKET, self.server_args()).await?;
         let load_average = proc::load_average();
         tokio::time::sleep(SETTLE).await;
         let rss = |target: &Target| target.pid.and_then(proc::rss_kib);
@@ -193,7 +205,7 @@ impl Idle {
         target.stop().await;
 
         let clients_connected = clients - connect_errors.len();
-        let report = Report {
+        Ok(Report {
             scenario: "idle",
             command: output::command_line(),
             server,
@@ -219,8 +231,7 @@ impl Idle {
             open_file_limit,
             server_warnings,
             run_seconds: started.elapsed().as_secs_f64(),
-        };
-        output::publish(self.common.report.as_deref(), &report.markdown(), &report)
+        })
     }
 }
 

@@ -1,10 +1,11 @@
 //! The load scenario: N clients, opened at a steady rate, each subscribed to K symbols; after
 //! every client has connected (or failed to) and a warm-up, T seconds of counting frames,
 //! ticks, bytes and tick latency, with the server's CPU time and memory and the bench's own
-//! CPU. It drives Ticker's server or any server at `--url` that speaks the same messages.
+//! CPU. It drives Ticker's server, a peer from `bench/peers/` (`--peer`), or any server at
+//! `--url` that speaks the same messages.
 
-mod client;
-mod report;
+pub mod client;
+pub mod report;
 
 use std::time::{Duration, Instant};
 
@@ -19,7 +20,7 @@ use self::{
 use crate::{
     Common, connect, output,
     proc::{self, CpuMark, CpuUse},
-    server::{External, Target},
+    server::{External, Market, Target},
 };
 
 /// How often the server's resident memory is read while measuring.
@@ -54,10 +55,16 @@ pub struct Load {
     /// How long one client may take from connecting to the server's `hello`.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     pub connect_timeout: Duration,
-    /// Average ticks per second per symbol (Ticker's `--tick-rate`; ignored with `--url`).
+    /// Symbols in the market: Ticker's `--symbol-count`, a peer's `--symbols` (the catalogue's
+    /// first ones, then synthetic; ignored with `--url`).
+    #[arg(long, default_value_t = 30)]
+    pub market_symbols: usize,
+    /// Average ticks per second per symbol (Ticker's and the peers' `--tick-rate`; ignored
+    /// with `--url`).
     #[arg(long, default_value_t = 10.0)]
     pub tick_rate: f64,
-    /// The simulator's seed (Ticker's `--seed`), so every run sees the same market.
+    /// The simulator's seed (Ticker's and the peers' `--seed`), so every run sees the same
+    /// market.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// How clients read `ticks` frames: `light` scans for the timestamps, `full` decodes
@@ -75,22 +82,28 @@ struct Settings {
     warmup: Duration,
     connect_rate: f64,
     connect_timeout: Duration,
+    market_symbols: usize,
     tick_rate: f64,
     seed: u64,
     decode: Decode,
 }
 
 impl Settings {
-    /// Ticker's flags for this run (the port and static directory are added by
-    /// [`crate::server::Server::start`]).
+    /// The market every server is given.
+    fn market(&self) -> Market {
+        Market {
+            symbols: self.market_symbols,
+            tick_rate: self.tick_rate,
+            seed: self.seed,
+        }
+    }
+
+    /// Ticker's flags for this run besides the market's (the port and static directory are
+    /// added by [`crate::server::Launch::ticker`]).
     fn server_args(&self) -> Vec<String> {
         // Every client connects from 127.0.0.1; a few more for good measure.
         let connections = (self.clients + 16).to_string();
         vec![
-            "--seed".into(),
-            self.seed.to_string(),
-            "--tick-rate".into(),
-            self.tick_rate.to_string(),
             "--backfill".into(),
             "2m".into(),
             "--max-connections".into(),
@@ -134,6 +147,7 @@ impl Load {
             warmup: self.common.warmup.unwrap_or(seconds(2, 1)),
             connect_rate: self.connect_rate,
             connect_timeout: self.connect_timeout,
+            market_symbols: self.market_symbols,
             tick_rate: self.tick_rate,
             seed: self.seed,
             decode: self.decode,
@@ -143,24 +157,35 @@ impl Load {
     /// Runs the scenario, writes the report and prints its JSON line. Figures are reported,
     /// never asserted.
     pub async fn run(self) -> Result<()> {
+        let report = self.report().await?;
+        output::publish(self.common.report.as_deref(), &report.markdown(), &report)
+    }
+
+    /// Runs the scenario and returns its report.
+    pub async fn report(&self) -> Result<Report> {
         let settings = self.settings();
         let started = Instant::now();
         let own_server = self.external.url.is_none();
         let wanted_files = settings.clients as u64 * if own_server { 2 } else { 1 } + SPARE_FILES;
         let open_file_limit = connect::raise_open_file_limit(wanted_files)?;
-        let target = Target::start(&self.common, &self.external, settings.server_args()).await?;
+        let target = Target::start(
+            &self.common,
+            &self.external,
+            settings.market(),
+            settings.server_args(),
+        )
+        .await?;
         let measured = measure(&target, &settings, open_file_limit).await;
         let warnings = target.warnings();
         let described = target.describe();
         target.stop().await;
-        let report = Report::new(
+        Ok(Report::new(
             &settings,
             described,
             &measured?,
             warnings,
             started.elapsed(),
-        );
-        output::publish(self.common.report.as_deref(), &report.markdown(), &report)
+        ))
     }
 }
 
@@ -277,7 +302,18 @@ mod tests {
             .join(" ");
         assert!(args.contains("--max-connections-per-ip 1016"), "{args}");
         assert!(args.contains("--max-connections 1016"), "{args}");
-        assert!(args.contains("--tick-rate 50"), "{args}");
+        let market = parse(&["--tick-rate", "50", "--market-symbols", "12"])
+            .settings()
+            .market();
+        assert_eq!((market.symbols, market.tick_rate), (12, 50.0));
+    }
+
+    #[test]
+    fn a_peer_excludes_a_url() {
+        let args = ["load", "--peer", "node", "--url", "ws://127.0.0.1:9/ws"];
+        assert!(Wrapper::try_parse_from(args).is_err());
+        let peer = parse(&["--peer", "python"]).external.peer;
+        assert_eq!(peer, Some(crate::server::Peer::Python));
     }
 
     #[test]

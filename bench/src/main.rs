@@ -7,10 +7,12 @@
 //! ticker-bench slow-consumer   p99 of healthy clients with and without a stalled one
 //! ticker-bench load            N clients × K symbols: frames/s, ticks/s, latency, CPU, RSS
 //! ticker-bench idle            N idle connections: the server's RSS per connection
+//! ticker-bench suite           Ticker and the peers side by side → docs/BENCHMARKS.md
 //! ```
 //!
-//! `load` and `idle` also drive a server already running (`--url ws://…/ws`, `--pid` to read
-//! its CPU and memory), such as a peer implementation of the same protocol.
+//! `load` and `idle` also start a peer implementation of the same protocol instead of Ticker
+//! (`--peer python|node`, from `bench/peers/`), or drive a server already running
+//! (`--url ws://…/ws`, `--pid` to read its CPU and memory).
 //!
 //! Run it against the release server, with the server and the bench on different cores:
 //!
@@ -22,9 +24,10 @@
 //! Modules: `scenario` (the slow-consumer run and its report), `load` (the load run, its
 //! client and report), `idle` (the idle-connections run), `clients` (the healthy and the
 //! stalled WebSocket clients, the sequence-number check), `connect` (opening many connections
-//! at a steady rate, the open-file limit), `server` (the server as a child process, or an
-//! external one), `proc` (memory and CPU figures from /proc), `stats` (percentiles, the
-//! latency histogram, rates), `output` (what every report shares).
+//! at a steady rate, the open-file limit), `server` (Ticker's server or a peer as a child
+//! process, or an external one), `suite` (the comparison suite and its page), `proc` (memory
+//! and CPU figures from /proc), `stats` (percentiles, the latency histogram, rates), `output`
+//! (what every report shares).
 
 mod clients;
 mod connect;
@@ -35,6 +38,7 @@ mod proc;
 mod scenario;
 mod server;
 mod stats;
+mod suite;
 
 use std::{path::PathBuf, time::Duration};
 
@@ -55,10 +59,13 @@ enum Scenario {
     /// throughout; the stalled client must be disconnected by the slow-consumer policy.
     SlowConsumer(scenario::SlowConsumer),
     /// N clients subscribed to K symbols each: throughput, tick latency, the server's CPU and
-    /// memory, the bench's own CPU; Ticker's server or any server at `--url`.
+    /// memory, the bench's own CPU; Ticker's server, a peer (`--peer`) or any server at `--url`.
     Load(load::Load),
     /// N connections that subscribe to nothing: the server's memory per connection.
     Idle(idle::Idle),
+    /// Ticker and the peers of `bench/peers/` under identical load (latency, idle memory, a
+    /// throughput sweep), written side by side to `docs/BENCHMARKS.md`.
+    Suite(suite::Suite),
 }
 
 /// Options every scenario shares.
@@ -88,5 +95,6 @@ async fn main() -> Result<()> {
         Scenario::SlowConsumer(options) => options.run().await,
         Scenario::Load(options) => options.run().await,
         Scenario::Idle(options) => options.run().await,
+        Scenario::Suite(options) => options.run().await,
     }
 }

@@ -20,7 +20,7 @@ use crate::{
     clients::{self, Drained, HealthyReport, Phase, StalledClient},
     output,
     proc::{self, CpuMark, CpuUse},
-    server::Server,
+    server::{Launch, Server},
 };
 
 /// The `/metrics` counter of clients disconnected because their queue was full.
@@ -96,7 +96,7 @@ struct Settings {
 
 impl Settings {
     /// The server's flags for this run (the port and static directory are added by
-    /// [`Server::start`]).
+    /// [`Launch::ticker`] and [`Server::start`]).
     fn server_args(&self) -> Vec<String> {
         vec![
             "--seed".into(),
@@ -192,8 +192,7 @@ impl SlowConsumer {
         let started = Instant::now();
         let server_args = settings.server_args();
         let server = Server::start(
-            &self.common.server,
-            &server_args,
+            Launch::ticker(&self.common.server, server_args.clone()),
             self.common.server_cpus.as_deref(),
         )
         .await?;

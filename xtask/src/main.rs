@@ -11,7 +11,9 @@
 //! cargo xtask autobahn only the Autobahn WebSocket conformance cases (installs kosoku)
 //! cargo xtask fuzz     only fuzz the client-message decoder, 45 s (`--seconds N`; installs
 //!                      cargo-fuzz)
-//! cargo xtask bench    build release, run the load generator: `cargo xtask bench -- slow-consumer`
+//! cargo xtask bench    build release, install the peers, compare Ticker with them (the suite →
+//!                      docs/BENCHMARKS.md); with arguments, run the load generator with them:
+//!                      `cargo xtask bench -- slow-consumer`
 //! ```
 
 mod autobahn;
@@ -63,10 +65,12 @@ enum Task {
     E2e,
     /// Only the Autobahn WebSocket conformance cases, against `/echo`.
     Autobahn,
-    /// Build the release server and load generator, then run `ticker-bench` with these
-    /// arguments, e.g. `cargo xtask bench -- slow-consumer --report docs/bench/slow-consumer.md`.
+    /// Build the release server and load generator and install the benchmark peers; with no
+    /// arguments, run the comparison suite (Ticker, Python, Node; writes docs/BENCHMARKS.md),
+    /// else `ticker-bench` with these arguments, e.g.
+    /// `cargo xtask bench -- slow-consumer --report docs/bench/slow-consumer.md`.
     Bench {
-        /// Arguments for `ticker-bench`.
+        /// Arguments for `ticker-bench` (none: the suite).
         #[arg(last = true)]
         bench_args: Vec<String>,
     },
@@ -97,7 +101,14 @@ fn main() -> Result<()> {
         Task::E2e => e2e::run(&root),
         Task::Autobahn => autobahn::run(&root),
         Task::Fuzz { seconds } => fuzz::run(&root, seconds),
-        Task::Bench { bench_args } => bench(&bench_args, "release", &[]),
+        Task::Bench { bench_args } => {
+            setup::bench_peers(&root)?;
+            if bench_args.is_empty() {
+                suite()
+            } else {
+                bench(&bench_args, "release", &[])
+            }
+        }
     }
 }
 
@@ -165,13 +176,30 @@ fn test(root: &Path) -> Result<()> {
 
 /// Builds the server and the load generator with `profile` and runs `ticker-bench`.
 fn bench(args: &[String], profile: &str, extra: &[&str]) -> Result<()> {
-    Cmd::new("cargo")
-        .args(["build", "--profile", profile])
-        .args(["--package", "ticker-server", "--package", "ticker-bench"])
-        .run()?;
+    build_bench(profile)?;
     Cmd::new(format!("target/{profile}/ticker-bench"))
         .args(args)
         .args(extra)
+        .run()
+}
+
+/// Builds the server and the load generator with `profile`.
+fn build_bench(profile: &str) -> Result<()> {
+    Cmd::new("cargo")
+        .args(["build", "--profile", profile])
+        .args(["--package", "ticker-server", "--package", "ticker-bench"])
+        .run()
+}
+
+/// The comparison suite: Ticker and the peers one after another, each server pinned to CPU 0
+/// and the load generator to CPU 1, so neither steals the other's core; the page goes to
+/// docs/BENCHMARKS.md. The suite runs in `ticker-bench` itself (see bench/src/suite.rs for
+/// why), so this only pins it.
+fn suite() -> Result<()> {
+    build_bench("release")?;
+    Cmd::new("taskset")
+        .args(["-c", "1", "target/release/ticker-bench", "suite"])
+        .args(["--server-cpus", "0", "--report", "docs/BENCHMARKS.md"])
         .run()
 }
 

@@ -1,7 +1,8 @@
 //! Installs what the build needs, only when it is missing or the wrong version: the wasm32
 //! target, trunk, the wasm-bindgen CLI matching Cargo.lock, wasm-opt (binaryen, from npm, with
 //! Debian's Node.js if there is none), for the browser test, Chromium and ChromeDriver from
-//! Debian, and for `cargo xtask fuzz`, cargo-fuzz.
+//! Debian, for `cargo xtask fuzz`, cargo-fuzz, and for `cargo xtask bench`, the benchmark
+//! peers' dependencies (a Python venv with `websockets`, Node's `ws`).
 
 use std::{
     path::{Path, PathBuf},
@@ -128,6 +129,34 @@ fn wasm_opt(root: &Path) -> Result<()> {
         .args(["ci", "--no-audit", "--no-fund", "--prefix"])
         .arg(&tools)
         .run()
+}
+
+/// The benchmark peers' dependencies (bench/peers/README.md): a virtual environment with
+/// `bench/peers/python/requirements.txt` when its Python cannot import `websockets`, and
+/// `bench/peers/node`'s locked packages when `ws` is missing.
+pub fn bench_peers(root: &Path) -> Result<()> {
+    let peers = root.join("bench/peers");
+    let venv = peers.join("python/.venv");
+    let python = venv.join("bin/python");
+    let has_websockets = Cmd::new(&python)
+        .args(["-c", "import websockets"])
+        .output()
+        .is_some();
+    if !has_websockets {
+        Cmd::new("python3").args(["-m", "venv"]).arg(&venv).run()?;
+        Cmd::new(&python)
+            .args(["-m", "pip", "install", "--quiet", "-r"])
+            .arg(peers.join("python/requirements.txt"))
+            .run()?;
+    }
+    let node = peers.join("node");
+    if !node.join("node_modules/ws").is_dir() {
+        Cmd::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&node)
+            .run()?;
+    }
+    Ok(())
 }
 
 fn chromium() -> Result<()> {

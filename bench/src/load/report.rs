@@ -18,78 +18,79 @@ const CLIENT_BOUND_SHARE: f64 = 0.8;
 #[derive(Debug, Serialize)]
 pub struct Report {
     /// Always `load`.
-    scenario: &'static str,
+    pub(crate) scenario: &'static str,
     /// The bench's command line, as run.
-    command: String,
+    pub(crate) command: String,
     /// The server: Ticker's command line or the external URL.
-    server: String,
+    pub(crate) server: String,
     /// When the report was made (UTC).
-    date: String,
+    pub(crate) date: String,
     /// The settings after `--quick` and the defaults.
-    settings: SettingsOut,
+    pub(crate) settings: SettingsOut,
     /// Where it ran.
-    machine: Machine,
+    pub(crate) machine: Machine,
     /// Clients asked for.
-    clients_wanted: usize,
+    pub(crate) clients_wanted: usize,
     /// Clients that connected and subscribed.
-    clients_connected: usize,
+    pub(crate) clients_connected: usize,
     /// Clients that could not (timeout, refusal, error).
-    connect_errors: usize,
+    pub(crate) connect_errors: usize,
     /// Why, counted.
-    connect_error_reasons: Vec<String>,
+    pub(crate) connect_error_reasons: Vec<String>,
     /// From the first connect to the last client connected or failed, in seconds.
-    connect_seconds: f64,
+    pub(crate) connect_seconds: f64,
     /// Connected clients whose connection ended before the run was over.
-    disconnects: usize,
+    pub(crate) disconnects: usize,
     /// Why, counted.
-    disconnect_reasons: Vec<String>,
+    pub(crate) disconnect_reasons: Vec<String>,
     /// Length of the measured window, in seconds.
-    measured_seconds: f64,
+    pub(crate) measured_seconds: f64,
     /// Data frames received in the window, over every client, per second.
-    frames_per_s: f64,
+    pub(crate) frames_per_s: f64,
     /// Ticks received per second.
-    ticks_per_s: f64,
+    pub(crate) ticks_per_s: f64,
     /// Payload bytes received per second.
-    bytes_per_s: f64,
+    pub(crate) bytes_per_s: f64,
     /// Ticks per frame (the server's batching).
-    ticks_per_frame: f64,
+    pub(crate) ticks_per_frame: f64,
     /// Tick latency, receipt minus the tick's `ts`, in milliseconds.
-    latency_ms: Latency,
+    pub(crate) latency_ms: Latency,
     /// Latency samples below zero (counted as 0).
-    negative_latencies: u64,
+    pub(crate) negative_latencies: u64,
     /// Messages that did not decode.
-    undecodable: u64,
+    pub(crate) undecodable: u64,
     /// `error` messages from the server.
-    server_errors: u64,
+    pub(crate) server_errors: u64,
     /// CPU used in the window, in cores.
-    cpu_cores: CpuUse,
+    pub(crate) cpu_cores: CpuUse,
     /// True when the bench used more than 80 % of its CPUs: the figures then measure the
     /// bench as much as the server.
-    client_bound: bool,
+    pub(crate) client_bound: bool,
     /// The server's resident memory when the window began, in KiB.
-    server_rss_start_kib: Option<u64>,
+    pub(crate) server_rss_start_kib: Option<u64>,
     /// Its peak over the window, in KiB.
-    server_peak_rss_kib: Option<u64>,
+    pub(crate) server_peak_rss_kib: Option<u64>,
     /// The bench's open-file limit.
-    open_file_limit: u64,
+    pub(crate) open_file_limit: u64,
     /// Ticker's warnings and errors.
-    server_warnings: Vec<String>,
+    pub(crate) server_warnings: Vec<String>,
     /// The whole run, start to report, in seconds.
-    run_seconds: f64,
+    pub(crate) run_seconds: f64,
 }
 
 /// The settings in a report.
 #[derive(Debug, Serialize)]
-struct SettingsOut {
-    clients: usize,
-    symbols: usize,
-    duration_s: f64,
-    warmup_s: f64,
-    connect_rate: f64,
-    connect_timeout_s: f64,
-    tick_rate: f64,
-    seed: u64,
-    decode: Decode,
+pub(crate) struct SettingsOut {
+    pub(crate) clients: usize,
+    pub(crate) symbols: usize,
+    pub(crate) duration_s: f64,
+    pub(crate) warmup_s: f64,
+    pub(crate) connect_rate: f64,
+    pub(crate) connect_timeout_s: f64,
+    pub(crate) market_symbols: usize,
+    pub(crate) tick_rate: f64,
+    pub(crate) seed: u64,
+    pub(crate) decode: Decode,
 }
 
 /// Whether a bench that used `bench_cores` of its `cpus` CPUs was the bottleneck.
@@ -133,6 +134,7 @@ impl Report {
                 warmup_s: settings.warmup.as_secs_f64(),
                 connect_rate: settings.connect_rate,
                 connect_timeout_s: settings.connect_timeout.as_secs_f64(),
+                market_symbols: settings.market_symbols,
                 tick_rate: settings.tick_rate,
                 seed: settings.seed,
                 decode: settings.decode,

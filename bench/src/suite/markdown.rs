@@ -1,0 +1,739 @@
+//! The suite's page: one table per scenario with the servers side by side, Ticker's ratio to
+//! the best peer, and which rows were client-bound.
+
+use std::fmt::Write;
+
+use super::{Contender, Outcome, Results};
+
+/// Share of the ticks the market produced that must reach the clients for a run to count as
+/// kept up (the market is random, so a run sees a little more or less than the average).
+const DELIVERED_SHARE: f64 = 0.9;
+use crate::{idle, load::report::Report as LoadReport};
+
+/// One load run, as the page shows it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoadRow {
+    pub connected: usize,
+    pub wanted: usize,
+    /// Clients that failed to connect or were disconnected.
+    pub lost: usize,
+    pub frames_per_s: f64,
+    pub ticks_per_s: f64,
+    /// What the market should deliver to the clients: clients × symbols × tick rate.
+    pub offered: f64,
+    /// Warnings and errors the server logged.
+    pub warnings: usize,
+    pub ticks_per_frame: f64,
+    /// Latency samples; 0 means no figures.
+    pub samples: usize,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+    pub server_cpu: Option<f64>,
+    pub server_rss_kib: Option<u64>,
+    pub bench_cpu: Option<f64>,
+    pub client_bound: bool,
+}
+
+impl From<&LoadReport> for LoadRow {
+    fn from(report: &LoadReport) -> Self {
+        let l = &report.latency_ms;
+        let s = &report.settings;
+        let symbols = if s.symbols == 0 {
+            s.market_symbols
+        } else {
+            s.symbols.min(s.market_symbols)
+        };
+        LoadRow {
+            offered: s.clients as f64 * symbols as f64 * s.tick_rate,
+            warnings: report.server_warnings.len(),
+            connected: report.clients_connected,
+            wanted: report.clients_wanted,
+            lost: report.connect_errors + report.disconnects,
+            frames_per_s: report.frames_per_s,
+            ticks_per_s: report.ticks_per_s,
+            ticks_per_frame: report.ticks_per_frame,
+            samples: l.count,
+            p50: l.p50,
+            p90: l.p90,
+            p99: l.p99,
+            max: l.max,
+            server_cpu: report.cpu_cores.server,
+            server_rss_kib: report.server_peak_rss_kib,
+            bench_cpu: report.cpu_cores.bench,
+            client_bound: report.client_bound,
+        }
+    }
+}
+
+impl LoadRow {
+    /// Every client connected and stayed, nearly every tick arrived, the server logged no
+    /// warning (Ticker warns when its hub falls behind and loses ticks), and p99 is within
+    /// `limit_ms`.
+    fn within(&self, limit_ms: f64) -> bool {
+        self.connected == self.wanted
+            && self.lost == 0
+            && self.warnings == 0
+            && self.ticks_per_s >= DELIVERED_SHARE * self.offered
+            && self.samples > 0
+            && self.p99 <= limit_ms
+    }
+
+    /// Latency figures, only when there are samples.
+    fn latency(&self, value: f64) -> Option<f64> {
+        (self.samples > 0).then_some(value)
+    }
+}
+
+/// Whether a sweep step kept up: the next rate is worth trying.
+pub fn sustained(report: &LoadReport, limit_ms: f64) -> bool {
+    LoadRow::from(report).within(limit_ms)
+}
+
+/// One idle run, as the page shows it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IdleRow {
+    pub connected: usize,
+    pub wanted: usize,
+    pub lost: usize,
+    pub rss_before_kib: Option<u64>,
+    pub rss_after_kib: Option<u64>,
+    pub per_connection_kib: Option<f64>,
+}
+
+impl From<&idle::Report> for IdleRow {
+    fn from(report: &idle::Report) -> Self {
+        IdleRow {
+            connected: report.clients_connected,
+            wanted: report.clients_wanted,
+            lost: report.connect_errors + report.disconnects,
+            rss_before_kib: report.server_rss_before_kib,
+            rss_after_kib: report.server_rss_after_kib,
+            per_connection_kib: report.rss_per_connection_kib,
+        }
+    }
+}
+
+/// `ticker` over the best of `peers` (the lowest when `lower_is_better`, else the highest),
+/// with that peer's name: `0.42× Node ws`.
+pub fn ratio(
+    ticker: Option<f64>,
+    peers: &[(Contender, Option<f64>)],
+    lower_is_better: bool,
+) -> String {
+    let best = peers
+        .iter()
+        .filter_map(|(who, value)| value.map(|value| (*who, value)))
+        .reduce(|best, next| {
+            let better = if lower_is_better {
+                next.1 < best.1
+            } else {
+                next.1 > best.1
+            };
+            if better { next } else { best }
+        });
+    match (ticker, best) {
+        (Some(ticker), Some((who, best))) if best > 0.0 => {
+            format!("{}× {}", sig(ticker / best), who.name())
+        }
+        _ => "–".into(),
+    }
+}
+
+/// A ratio with about three significant digits.
+fn sig(value: f64) -> String {
+    if value >= 100.0 {
+        format!("{value:.0}")
+    } else if value >= 10.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+/// A whole number with thousands separators.
+fn grouped(value: f64) -> String {
+    let digits = format!("{:.0}", value.abs());
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    if value < -0.5 {
+        out.insert(0, '-');
+    }
+    out
+}
+
+fn opt(value: Option<f64>, decimals: usize) -> String {
+    value.map_or_else(|| "?".into(), |v| format!("{v:.decimals$}"))
+}
+
+fn mib(kib: Option<u64>) -> String {
+    kib.map_or_else(|| "?".into(), |kib| format!("{:.1}", kib as f64 / 1024.0))
+}
+
+/// The rows of a scenario that ran, with Ticker's apart from the peers'.
+fn split<T, R>(runs: &[(Contender, Outcome<T>)], row: impl Fn(&T) -> R) -> Vec<(Contender, R)> {
+    runs.iter()
+        .filter_map(|(who, outcome)| outcome.as_ref().ok().map(|report| (*who, row(report))))
+        .collect()
+}
+
+/// Ticker's value and the peers' for one column.
+fn column<R>(
+    rows: &[(Contender, R)],
+    value: impl Fn(&R) -> Option<f64>,
+) -> (Option<f64>, Vec<(Contender, Option<f64>)>) {
+    let ticker = rows
+        .iter()
+        .find(|(who, _)| *who == Contender::Ticker)
+        .and_then(|(_, row)| value(row));
+    let peers = rows
+        .iter()
+        .filter(|(who, _)| *who != Contender::Ticker)
+        .map(|(who, row)| (*who, value(row)))
+        .collect();
+    (ticker, peers)
+}
+
+/// The page.
+pub fn page(results: &Results) -> String {
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = write_page(&mut out, results);
+    out
+}
+
+fn write_page(out: &mut String, r: &Results) -> std::fmt::Result {
+    let o = &r.options;
+    writeln!(
+        out,
+        "# Benchmarks: Ticker beside a Python `websockets` and a Node `ws` server\n"
+    )?;
+    writeln!(
+        out,
+        "Made by `cargo xtask bench` (the `suite` of `ticker-bench`, bench/src/suite.rs) on {}, \
+         in {:.0} s. One run's figures, not assertions: regenerate them with `cargo xtask bench`.\n",
+        r.date, r.run_seconds
+    )?;
+    writeln!(
+        out,
+        "- Command: `cargo xtask bench`, which builds the release binaries, installs the peers \
+         and runs `taskset -c 1 {}` (the bench on CPU 1, each server on CPU 0).",
+        r.command
+    )?;
+    if let Some(machine) = &r.machine {
+        writeln!(out, "- Machine: {}.", machine.describe())?;
+    }
+    writeln!(
+        out,
+        "- Servers, one after another: {}. The peers are the quick broadcast servers of \
+         [bench/peers/](../bench/peers/README.md), started with `--batch on` (every tick of a \
+         10 ms loop iteration in one frame; Ticker joins whatever is queued for a client into \
+         one frame).",
+        o.servers
+            .iter()
+            .map(|who| who.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )?;
+    writeln!(
+        out,
+        "- Every server simulates the same market: {} symbols (Ticker's catalogue, then \
+         synthetic; Ticker `--symbol-count`, peers `--symbols`), seed {}, the tick rate of the \
+         scenario (average per symbol, random spacing).",
+        o.market_symbols, o.seed
+    )?;
+    writeln!(
+        out,
+        "- Latency is receipt time minus the tick's `ts`. Ticker's `ts` is the simulated trade's \
+         time, so its figure includes the hop from the feed through the hub; the peers' `ts` is \
+         the time the frame is sent, so theirs leaves out the wait for the peer's 10 ms broadcast \
+         loop (up to 10 ms, about 5 ms on average): the latency columns favour the peers by \
+         that much. `ts` is whole milliseconds.",
+    )?;
+    writeln!(
+        out,
+        "- **Client-bound** (†): the bench used more than 80 % of its CPU, so the row measures \
+         the bench as much as the server.\n",
+    )?;
+
+    let expected = o.clients as f64 * o.symbols.min(o.market_symbols) as f64 * o.tick_rate;
+    writeln!(
+        out,
+        "## Latency: {} clients × {} symbols at {} ticks/s per symbol\n",
+        o.clients, o.symbols, o.tick_rate
+    )?;
+    writeln!(
+        out,
+        "{} s measured after a {} s warm-up; {} ticks/s expected in all. Frames include \
+         Ticker's `candle` messages, which the peers do not send.\n",
+        o.duration.as_secs_f64(),
+        o.warmup.as_secs_f64(),
+        grouped(expected)
+    )?;
+    writeln!(
+        out,
+        "| server | clients | frames/s | ticks/s | ticks/frame | p50 ms | p90 ms | p99 ms | max ms \
+         | server CPU cores | server peak RSS MiB | bench CPU cores |"
+    )?;
+    writeln!(out, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")?;
+    let rows = split(&r.latency, |report| LoadRow::from(report));
+    for (who, outcome) in &r.latency {
+        let Ok(report) = outcome else {
+            writeln!(out, "| {} | failed | | | | | | | | | | |", who.name())?;
+            continue;
+        };
+        let row = LoadRow::from(report);
+        let ms = |value: f64| opt(row.latency(value), 2);
+        writeln!(
+            out,
+            "| {}{} | {} / {}{} | {} | {} | {:.2} | {} | {} | {} | {} | {} | {} | {} |",
+            who.name(),
+            if row.client_bound { " †" } else { "" },
+            row.connected,
+            row.wanted,
+            lost(row.lost),
+            grouped(row.frames_per_s),
+            grouped(row.ticks_per_s),
+            row.ticks_per_frame,
+            ms(row.p50),
+            ms(row.p90),
+            ms(row.p99),
+            ms(row.max),
+            opt(row.server_cpu, 3),
+            mib(row.server_rss_kib),
+            opt(row.bench_cpu, 2),
+        )?;
+    }
+    let lower = |value: fn(&LoadRow) -> Option<f64>| {
+        let (ticker, peers) = column(&rows, value);
+        ratio(ticker, &peers, true)
+    };
+    writeln!(
+        out,
+        "| **Ticker ÷ best peer** (lower is better) | | | {} | | {} | {} | {} | {} | {} | {} | |\n",
+        {
+            let (ticker, peers) = column(&rows, |row: &LoadRow| Some(row.ticks_per_s));
+            ratio(ticker, &peers, false)
+        },
+        lower(|row| row.latency(row.p50)),
+        lower(|row| row.latency(row.p90)),
+        lower(|row| row.latency(row.p99)),
+        lower(|row| row.latency(row.max)),
+        lower(|row| row.server_cpu),
+        lower(|row| row.server_rss_kib.map(|kib| kib as f64)),
+    )?;
+    writeln!(
+        out,
+        "(The ticks/s ratio is against the peer that delivered most; at this load every server \
+         should deliver what is expected.)\n"
+    )?;
+
+    writeln!(out, "## Idle memory: {} connections\n", o.idle_clients)?;
+    writeln!(
+        out,
+        "Connections that subscribe to nothing (they read the `hello` and answer pings), held \
+         3 s; the server's resident memory before the first and after the last, over the \
+         connections. The suite opens {} per server rather than `ticker-bench idle`'s default \
+         10,000, which takes long on a small machine (`--idle-clients`).\n",
+        grouped(o.idle_clients as f64)
+    )?;
+    writeln!(
+        out,
+        "| server | connected | RSS before MiB | RSS after MiB | KiB per connection |"
+    )?;
+    writeln!(out, "|---|--:|--:|--:|--:|")?;
+    let idle_rows = split(&r.idle, |report| IdleRow::from(report));
+    for (who, outcome) in &r.idle {
+        let Ok(report) = outcome else {
+            writeln!(out, "| {} | failed | | | |", who.name())?;
+            continue;
+        };
+        let row = IdleRow::from(report);
+        writeln!(
+            out,
+            "| {} | {} / {}{} | {} | {} | {} |",
+            who.name(),
+            row.connected,
+            row.wanted,
+            lost(row.lost),
+            mib(row.rss_before_kib),
+            mib(row.rss_after_kib),
+            opt(row.per_connection_kib, 1),
+        )?;
+    }
+    let (ticker, peers) = column(&idle_rows, |row: &IdleRow| row.per_connection_kib);
+    writeln!(
+        out,
+        "| **Ticker ÷ best peer** (lower is better) | | | | {} |\n",
+        ratio(ticker, &peers, true)
+    )?;
+
+    write_sweep(out, r)?;
+
+    writeln!(out, "## Client-bound rows\n")?;
+    let mut bound = Vec::new();
+    for (who, outcome) in &r.latency {
+        if outcome.as_ref().is_ok_and(|report| report.client_bound) {
+            bound.push(format!("latency, {}", who.name()));
+        }
+    }
+    for (who, rates) in &r.sweep {
+        for (rate, outcome) in rates {
+            if outcome.as_ref().is_ok_and(|report| report.client_bound) {
+                bound.push(format!("sweep at {rate} ticks/s, {}", who.name()));
+            }
+        }
+    }
+    if bound.is_empty() {
+        writeln!(
+            out,
+            "None: the bench never used more than 80 % of its CPU.\n"
+        )?;
+    } else {
+        writeln!(
+            out,
+            "In these rows the bench used more than 80 % of its CPU; their figures are a floor \
+             for the server, not its limit:\n"
+        )?;
+        for row in bound {
+            writeln!(out, "- {row}")?;
+        }
+        writeln!(out)?;
+    }
+
+    write_warnings(out, r)?;
+
+    let failures: Vec<String> = r
+        .latency
+        .iter()
+        .map(|(who, outcome)| ("latency", *who, outcome.as_ref().err()))
+        .chain(
+            r.idle
+                .iter()
+                .map(|(who, outcome)| ("idle", *who, outcome.as_ref().err())),
+        )
+        .chain(r.sweep.iter().flat_map(|(who, rates)| {
+            rates
+                .iter()
+                .map(move |(_, outcome)| ("sweep", *who, outcome.as_ref().err()))
+        }))
+        .filter_map(|(scenario, who, err)| Some(format!("{scenario}, {}: {}", who.name(), err?)))
+        .collect();
+    if !failures.is_empty() {
+        writeln!(out, "## Runs that failed\n")?;
+        for failure in failures {
+            writeln!(out, "- {failure}")?;
+        }
+        writeln!(out)?;
+    }
+    writeln!(
+        out,
+        "Each run's full report (connect errors, disconnect reasons, server warnings, CPU of \
+         other processes) is the JSON line `cargo xtask bench` printed for it."
+    )
+}
+
+fn write_sweep(out: &mut String, r: &Results) -> std::fmt::Result {
+    let o = &r.options;
+    if r.sweep.is_empty() || o.sweep_rates.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "## Throughput sweep: {} clients × every symbol ({})\n",
+        o.clients, o.market_symbols
+    )?;
+    writeln!(
+        out,
+        "Rising tick rates, {} s measured each after a {} s warm-up; a server's sweep stops \
+         after the first rate it does not keep up with (✗): p99 over {} ms, a client lost, \
+         under {:.0} % of the ticks delivered, or a warning logged (⚠, listed below). Cells: \
+         ticks/s delivered to all clients, p99, and the server's CPU in cores (it is pinned to \
+         one).\n",
+        o.sweep_duration.as_secs_f64(),
+        o.warmup.as_secs_f64(),
+        o.sweep_p99_limit_ms,
+        DELIVERED_SHARE * 100.0
+    )?;
+    write!(out, "| ticks/s per symbol | ticks/s offered |")?;
+    for (who, _) in &r.sweep {
+        write!(out, " {} |", who.name())?;
+    }
+    writeln!(out)?;
+    write!(out, "|--:|--:|")?;
+    for _ in &r.sweep {
+        write!(out, "--:|")?;
+    }
+    writeln!(out)?;
+    for &rate in &o.sweep_rates {
+        let offered = o.clients as f64 * o.market_symbols as f64 * rate;
+        write!(out, "| {rate} | {} |", grouped(offered))?;
+        for (_, rates) in &r.sweep {
+            let cell = match rates.iter().find(|(r, _)| *r == rate) {
+                None => "not run".into(),
+                Some((_, Err(_))) => "failed".into(),
+                Some((_, Ok(report))) => {
+                    let row = LoadRow::from(report);
+                    format!(
+                        "{}, p99 {} ms, {} cores{}{}{}{}",
+                        grouped(row.ticks_per_s),
+                        opt(row.latency(row.p99), 1),
+                        opt(row.server_cpu, 2),
+                        lost(row.lost),
+                        if row.warnings > 0 { " ⚠" } else { "" },
+                        if row.client_bound { " †" } else { "" },
+                        if row.within(o.sweep_p99_limit_ms) {
+                            ""
+                        } else {
+                            " ✗"
+                        },
+                    )
+                }
+            };
+            write!(out, " {cell} |")?;
+        }
+        writeln!(out)?;
+    }
+    let best: Vec<(Contender, Option<f64>)> = r
+        .sweep
+        .iter()
+        .map(|(who, rates)| {
+            let top = rates
+                .iter()
+                .filter(|(_, outcome)| {
+                    outcome
+                        .as_ref()
+                        .is_ok_and(|report| LoadRow::from(report).within(o.sweep_p99_limit_ms))
+                })
+                .map(|(rate, _)| *rate)
+                .reduce(f64::max);
+            (*who, top)
+        })
+        .collect();
+    write!(out, "| **highest rate kept up** | |")?;
+    for (_, top) in &best {
+        write!(
+            out,
+            " {} |",
+            top.map_or_else(|| "none".into(), |t| format!("{t}"))
+        )?;
+    }
+    writeln!(out)?;
+    let (ticker, peers) = column(&best, |top: &Option<f64>| *top);
+    writeln!(
+        out,
+        "\nTicker's highest rate kept up ÷ the best peer's: {} (higher is better; bounded by the \
+         highest rate tried, {}).",
+        ratio(ticker, &peers, false),
+        o.sweep_rates
+            .iter()
+            .copied()
+            .reduce(f64::max)
+            .unwrap_or(0.0)
+    )?;
+    // The server CPU at the highest rate every server kept up: the cost of the same work.
+    let common = best
+        .iter()
+        .map(|(_, top)| *top)
+        .reduce(|a, b| a.zip(b).map(|(a, b)| a.min(b)))
+        .flatten();
+    if let Some(rate) = common {
+        let cpu: Vec<(Contender, Option<f64>)> = r
+            .sweep
+            .iter()
+            .map(|(who, rates)| {
+                let cpu = rates
+                    .iter()
+                    .find(|(r, _)| *r == rate)
+                    .and_then(|(_, outcome)| outcome.as_ref().ok())
+                    .and_then(|report| report.cpu_cores.server);
+                (*who, cpu)
+            })
+            .collect();
+        let (ticker, peers) = column(&cpu, |cpu: &Option<f64>| *cpu);
+        writeln!(
+            out,
+            "Ticker's server CPU ÷ the best peer's at {rate} ticks/s per symbol, the highest rate \
+             every server kept up: {} (lower is better).",
+            ratio(ticker, &peers, true)
+        )?;
+    }
+    writeln!(out)
+}
+
+/// The first warning each run's server logged, without its timestamp.
+fn write_warnings(out: &mut String, r: &Results) -> std::fmt::Result {
+    let latency = r
+        .latency
+        .iter()
+        .map(|(who, outcome)| (format!("latency, {}", who.name()), outcome));
+    let sweep = r.sweep.iter().flat_map(|(who, rates)| {
+        rates
+            .iter()
+            .map(move |(rate, outcome)| (format!("sweep at {rate}, {}", who.name()), outcome))
+    });
+    let mut lines = Vec::new();
+    for (run, outcome) in latency.chain(sweep) {
+        let Ok(report) = outcome else { continue };
+        if let Some(first) = report.server_warnings.first() {
+            let from = ["WARN", "ERROR"]
+                .iter()
+                .filter_map(|level| first.find(level))
+                .min()
+                .unwrap_or(0);
+            lines.push(format!(
+                "- {run}: {} warning(s){}; the first: `{}`",
+                report.server_warnings.len(),
+                if report.server_warnings.len() >= 20 {
+                    " (or more; 20 are kept)"
+                } else {
+                    ""
+                },
+                &first[from..]
+            ));
+        }
+    }
+    for (who, outcome) in &r.idle {
+        if let Ok(report) = outcome
+            && let Some(first) = report.server_warnings.first()
+        {
+            lines.push(format!("- idle, {}: `{first}`", who.name()));
+        }
+    }
+    if !lines.is_empty() {
+        writeln!(
+            out,
+            "## Server warnings
+"
+        )?;
+        for line in lines {
+            writeln!(out, "{line}")?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// `, 3 lost` when clients were lost.
+fn lost(count: usize) -> String {
+    if count == 0 {
+        String::new()
+    } else {
+        format!(", {count} lost")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+
+    use clap::Parser;
+
+    use super::*;
+    use crate::suite::Suite;
+
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        options: Suite,
+    }
+
+    #[test]
+    fn a_page_of_failed_runs_says_so_and_skips_runs_not_made() {
+        let options = Wrapper::try_parse_from(["suite", "--idle-clients", "300"])
+            .unwrap()
+            .options;
+        let failed = || Err("cannot start node".to_owned());
+        let results = Results {
+            command: "ticker-bench suite".into(),
+            date: "2026-01-01T00:00:00Z".into(),
+            machine: None,
+            latency: vec![(Contender::Ticker, failed()), (Contender::Node, failed())],
+            idle: vec![(Contender::Node, Err("no".to_owned()))],
+            sweep: vec![(Contender::Node, vec![(20.0, failed())])],
+            run_seconds: 1.0,
+            options,
+        };
+        let page = page(&results);
+        assert!(page.contains("## Idle memory: 300 connections"), "{page}");
+        assert!(page.contains("| Node ws | failed |"), "{page}");
+        assert!(page.contains("| 100 | 600,000 | not run |"), "{page}");
+        assert!(
+            page.contains("- sweep, Node ws: cannot start node"),
+            "{page}"
+        );
+        assert!(
+            page.contains("| **highest rate kept up** | | none |"),
+            "{page}"
+        );
+    }
+
+    #[test]
+    fn the_ratio_is_against_the_best_peer() {
+        let peers = [(Contender::Python, Some(4.0)), (Contender::Node, Some(2.0))];
+        assert_eq!(ratio(Some(1.0), &peers, true), "0.50× Node ws");
+        assert_eq!(ratio(Some(1.0), &peers, false), "0.25× Python websockets");
+        assert_eq!(ratio(None, &peers, true), "–");
+        assert_eq!(ratio(Some(1.0), &[(Contender::Node, None)], true), "–");
+        assert_eq!(ratio(Some(300.0), &peers, true), "150× Node ws");
+    }
+
+    #[test]
+    fn numbers_get_thousands_separators() {
+        assert_eq!(grouped(0.0), "0");
+        assert_eq!(grouped(999.4), "999");
+        assert_eq!(grouped(1_200_000.0), "1,200,000");
+        assert_eq!(grouped(16_000.0), "16,000");
+        assert_eq!(grouped(-1_500.0), "-1,500");
+    }
+
+    #[test]
+    fn a_step_is_kept_up_only_with_every_client_and_p99_within_the_limit() {
+        let row = LoadRow {
+            connected: 200,
+            wanted: 200,
+            samples: 10,
+            p99: 20.0,
+            offered: 1000.0,
+            ticks_per_s: 950.0,
+            ..LoadRow::default()
+        };
+        assert!(row.within(25.0));
+        assert!(!row.within(10.0));
+        assert!(
+            !LoadRow {
+                ticks_per_s: 850.0,
+                ..row.clone()
+            }
+            .within(25.0)
+        );
+        assert!(
+            !LoadRow {
+                warnings: 1,
+                ..row.clone()
+            }
+            .within(25.0)
+        );
+        assert!(
+            !LoadRow {
+                lost: 1,
+                ..row.clone()
+            }
+            .within(25.0)
+        );
+        assert!(
+            !LoadRow {
+                connected: 199,
+                ..row.clone()
+            }
+            .within(25.0)
+        );
+        assert!(!LoadRow { samples: 0, ..row }.within(25.0));
+    }
+}
