@@ -271,10 +271,7 @@ async fn hold(
 
 impl Report {
     fn markdown(&self) -> String {
-        let mut out = String::new();
-        // Writing to a String cannot fail.
-        let _ = self.write_markdown(&mut out);
-        out
+        output::render(|out| self.write_markdown(out))
     }
 
     fn write_markdown(&self, out: &mut String) -> std::fmt::Result {
@@ -330,14 +327,7 @@ impl Report {
                 writeln!(out, "- {what}: {}.", reasons.join("; "))?;
             }
         }
-        writeln!(out, "- Run time: {:.1} s.", self.run_seconds)?;
-        if !self.server_warnings.is_empty() {
-            writeln!(out, "\nServer warnings:\n\n```text")?;
-            for line in &self.server_warnings {
-                writeln!(out, "{line}")?;
-            }
-            writeln!(out, "```")?;
-        }
+        output::write_footer(out, self.run_seconds, &self.server_warnings)?;
         Ok(())
     }
 }

@@ -265,19 +265,10 @@ async fn measure(target: &Target, settings: &Settings, open_file_limit: u64) -> 
 mod tests {
     #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
-    use clap::Parser;
-
     use super::*;
 
-    #[derive(Parser)]
-    struct Wrapper {
-        #[command(flatten)]
-        options: Load,
-    }
-
     fn parse(args: &[&str]) -> Load {
-        let args = std::iter::once("load").chain(args.iter().copied());
-        Wrapper::try_parse_from(args).unwrap().options
+        crate::parse_options("load", args)
     }
 
     #[test]
@@ -310,16 +301,15 @@ mod tests {
 
     #[test]
     fn a_peer_excludes_a_url() {
-        let args = ["load", "--peer", "node", "--url", "ws://127.0.0.1:9/ws"];
-        assert!(Wrapper::try_parse_from(args).is_err());
+        let args = ["--peer", "node", "--url", "ws://127.0.0.1:9/ws"];
+        assert!(crate::try_parse_options::<Load>("load", &args).is_err());
         let peer = parse(&["--peer", "python"]).external.peer;
         assert_eq!(peer, Some(crate::server::Peer::Python));
     }
 
     #[test]
     fn a_pid_needs_a_url() {
-        let args = ["load", "--pid", "1"];
-        assert!(Wrapper::try_parse_from(args).is_err());
+        assert!(crate::try_parse_options::<Load>("load", &["--pid", "1"]).is_err());
         let external = parse(&["--url", "ws://127.0.0.1:9/ws", "--pid", "1"]).external;
         assert_eq!(external.pid, Some(1));
     }

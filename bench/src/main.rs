@@ -89,6 +89,24 @@ pub struct Common {
     pub warmup: Option<Duration>,
 }
 
+/// Parses one scenario's options from `args`, as `ticker-bench NAME args…` would (for tests).
+#[cfg(test)]
+fn try_parse_options<T: clap::Args>(name: &str, args: &[&str]) -> Result<T, clap::Error> {
+    #[derive(Parser)]
+    struct Wrapper<T: clap::Args> {
+        #[command(flatten)]
+        options: T,
+    }
+    Wrapper::<T>::try_parse_from(std::iter::once(name).chain(args.iter().copied()))
+        .map(|wrapper| wrapper.options)
+}
+
+/// Like [`try_parse_options`], for arguments that must parse.
+#[cfg(test)]
+fn parse_options<T: clap::Args>(name: &str, args: &[&str]) -> T {
+    try_parse_options(name, args).unwrap_or_else(|err| panic!("{name} {args:?}: {err}"))
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     match Cli::parse().scenario {

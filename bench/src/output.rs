@@ -1,7 +1,7 @@
 //! What every scenario's report shares: the command line, the machine, and publishing the
 //! markdown file and the JSON line.
 
-use std::{collections::BTreeMap, path::Path};
+use std::{collections::BTreeMap, fmt::Write as _, path::Path};
 
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -17,6 +17,27 @@ pub fn publish(path: Option<&Path>, markdown: &str, report: &impl Serialize) -> 
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     println!("{}", serde_json::to_string(report)?);
+    Ok(())
+}
+
+/// Renders a report's markdown with `write` into a new string.
+pub fn render(write: impl FnOnce(&mut String) -> std::fmt::Result) -> String {
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = write(&mut out);
+    out
+}
+
+/// The lines that end every report: the run time, then the server's warnings, if any.
+pub fn write_footer(out: &mut String, run_seconds: f64, warnings: &[String]) -> std::fmt::Result {
+    writeln!(out, "- Run time: {run_seconds:.1} s.")?;
+    if !warnings.is_empty() {
+        writeln!(out, "\nServer warnings:\n\n```text")?;
+        for line in warnings {
+            writeln!(out, "{line}")?;
+        }
+        writeln!(out, "```")?;
+    }
     Ok(())
 }
 

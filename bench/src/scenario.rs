@@ -370,19 +370,10 @@ async fn sample_rss(pid: u32, phase: watch::Receiver<Phase>) -> RssByPhase {
 mod tests {
     #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
-    use clap::Parser;
-
     use super::*;
 
-    #[derive(Parser)]
-    struct Wrapper {
-        #[command(flatten)]
-        options: SlowConsumer,
-    }
-
     fn settings(args: &[&str]) -> Settings {
-        let args = std::iter::once("slow-consumer").chain(args.iter().copied());
-        Wrapper::try_parse_from(args).unwrap().options.settings()
+        crate::parse_options::<SlowConsumer>("slow-consumer", args).settings()
     }
 
     #[test]

@@ -38,14 +38,12 @@ use crate::{
     hub::{ClientId, ClientLink, Kick, Outbound},
     metrics::Metrics,
     universe::SymbolId,
-    ws::kicked,
+    ws::{MAX_DRAIN, kicked},
 };
 
 /// Chunks of events buffered between the stream's task and the HTTP response. Small: the
 /// hub's bounded queue is where a slow reader's backlog is measured.
 const BODY_CHUNKS: usize = 4;
-/// Most queue items turned into events before they are written, as on the WebSocket.
-const MAX_DRAIN: usize = 1_024;
 /// How long a client waits before `EventSource` reconnects by itself, sent as `retry:`.
 const CLIENT_RETRY: Duration = Duration::from_secs(2);
 

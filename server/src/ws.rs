@@ -51,8 +51,8 @@ use crate::{
 /// Most ticks joined into one outbound frame.
 const MAX_TICKS_PER_FRAME: usize = 512;
 /// Queue items taken at once before the frame is written, so one busy client cannot starve its
-/// own heartbeat and input handling.
-const MAX_DRAIN: usize = 1_024;
+/// own heartbeat and input handling. The event stream (`sse.rs`) drains by the same bound.
+pub(crate) const MAX_DRAIN: usize = 1_024;
 /// How long a close frame may take to be queued before the connection is simply dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 

@@ -106,7 +106,7 @@ fn main() -> Result<()> {
             if bench_args.is_empty() {
                 suite()
             } else {
-                bench(&bench_args, "release", &[])
+                bench("release", &bench_args)
             }
         }
     }
@@ -160,26 +160,25 @@ fn test(root: &Path) -> Result<()> {
     // The slow-consumer guarantees under load (the stalled client is dropped by the policy,
     // nobody else loses a tick); the figures are a short run's, kept under target/.
     bench(
-        &[
+        "quick-release",
+        [
             "slow-consumer",
             "--quick",
             "--report",
             "target/slow-consumer.md",
-        ]
-        .map(String::from),
-        "quick-release",
-        &["--server", "target/quick-release/ticker-server"],
+            "--server",
+            "target/quick-release/ticker-server",
+        ],
     )?;
     build(root)?;
     e2e::run(root)
 }
 
-/// Builds the server and the load generator with `profile` and runs `ticker-bench`.
-fn bench(args: &[String], profile: &str, extra: &[&str]) -> Result<()> {
+/// Builds the server and the load generator with `profile` and runs `ticker-bench` with `args`.
+fn bench(profile: &str, args: impl IntoIterator<Item = impl AsRef<std::ffi::OsStr>>) -> Result<()> {
     build_bench(profile)?;
     Cmd::new(format!("target/{profile}/ticker-bench"))
         .args(args)
-        .args(extra)
         .run()
 }
 

@@ -633,22 +633,12 @@ fn lost(count: usize) -> String {
 mod tests {
     #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
-    use clap::Parser;
-
     use super::*;
     use crate::suite::Suite;
 
-    #[derive(Parser)]
-    struct Wrapper {
-        #[command(flatten)]
-        options: Suite,
-    }
-
     #[test]
     fn a_page_of_failed_runs_says_so_and_skips_runs_not_made() {
-        let options = Wrapper::try_parse_from(["suite", "--idle-clients", "300"])
-            .unwrap()
-            .options;
+        let options: Suite = crate::parse_options("suite", &["--idle-clients", "300"]);
         let failed = || Err("cannot start node".to_owned());
         let results = Results {
             command: "ticker-bench suite".into(),
