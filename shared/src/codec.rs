@@ -153,9 +153,18 @@ pub fn decode_client(text: &str) -> Result<ClientMessage, DecodeError> {
     Ok(message)
 }
 
-/// Shortens client-supplied text before it is echoed in an error message.
+/// Shortens client-supplied text before it is echoed in an error message, which shows it
+/// escaped (`{:?}`): the bound is on that rendering, where one control character takes up to
+/// ten bytes (`\u{10ffff}`), not on the raw text.
 fn quote(text: &str) -> String {
-    shorten(text, MAX_QUOTED_BYTES)
+    let mut rendered = 0;
+    for (at, c) in text.char_indices() {
+        rendered += c.escape_debug().map(char::len_utf8).sum::<usize>();
+        if rendered > MAX_QUOTED_BYTES {
+            return format!("{}…", &text[..at]);
+        }
+    }
+    text.to_owned()
 }
 
 /// `text` cut to at most `max` bytes on a character boundary, with `…` if anything was cut.
@@ -253,6 +262,20 @@ mod tests {
         let quoted = quote(&long);
         assert!(quoted.len() <= MAX_QUOTED_BYTES + "…".len());
         assert!(quoted.ends_with('…'));
+    }
+
+    #[test]
+    fn quoting_bounds_the_escaped_rendering_of_control_characters() {
+        let field = format!("s{}", "\u{7f}".repeat(200));
+        let text = format!(r#"{{"type":"subscribe","symbols":["AAPL"],"{field}":1}}"#);
+        let err = decode_client(&text).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::UnknownField);
+        let DecodeError::UnknownField { field: quoted, .. } = &err else {
+            unreachable!("checked by the code above")
+        };
+        assert!(format!("{quoted:?}").len() <= MAX_QUOTED_BYTES + "\"…\"".len());
+        let reply = err.to_message().to_json();
+        assert!(reply.len() < 300, "{} bytes: {reply}", reply.len());
     }
 
     #[test]
