@@ -177,7 +177,7 @@ pub async fn healthy(
         };
         let now = phase.borrow().index();
         match decode_server(&text) {
-            Ok(ServerMessage::Ticks { ticks }) => {
+            Ok(ServerMessage::Ticks { ticks, .. }) => {
                 report.tick_bytes[now] += text.len() as u64;
                 let latencies = &mut report.latencies[now];
                 for tick in &ticks {

@@ -10,8 +10,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use ticker_shared::{
-    CandleSeries, ClientMessage, Hello, Interval, MAX_SYMBOLS_PER_REQUEST, Price, ResumeCursor,
-    ServerMessage, Snapshot, Symbol, SymbolInfo, SymbolList, Tick,
+    CandleSeries, CandleUpdate, ClientMessage, Hello, Interval, MAX_SYMBOLS_PER_REQUEST, Price,
+    ResumeCursor, ServerMessage, Snapshot, Symbol, SymbolInfo, SymbolList, Tick,
 };
 
 /// Candles kept per symbol and interval; bounds memory however long the page stays open.
@@ -215,24 +215,31 @@ impl MarketView {
         match message {
             ServerMessage::Hello(hello) => self.on_hello(hello, updates),
             ServerMessage::Snapshot(snapshot) => self.on_snapshot(snapshot, updates),
-            ServerMessage::Ticks { ticks } => {
+            ServerMessage::Ticks { ticks, candles } => {
                 for tick in ticks {
                     self.on_tick(tick, updates);
                 }
-            }
-            ServerMessage::Candle(update) => {
-                if let Some(index) = self.index_of(update.symbol.as_str()) {
-                    let book = &mut self.books[index];
-                    let position = Interval::ALL.iter().position(|&i| i == update.interval);
-                    if let Some(series) = position.and_then(|p| book.series.get_mut(p)) {
-                        series.upsert(update.candle);
-                        updates.changed.insert(index);
-                    }
+                // After the ticks: each final candle replaces the one the ticks built.
+                for update in candles {
+                    self.on_candle(update, updates);
                 }
             }
+            ServerMessage::Candle(update) => self.on_candle(update, updates),
             ServerMessage::Unsubscribed { .. }
             | ServerMessage::Pong(_)
             | ServerMessage::Error(_) => {}
+        }
+    }
+
+    /// Replaces a candle with the server's final version of it.
+    fn on_candle(&mut self, update: CandleUpdate, updates: &mut Updates) {
+        if let Some(index) = self.index_of(update.symbol.as_str()) {
+            let book = &mut self.books[index];
+            let position = Interval::ALL.iter().position(|&i| i == update.interval);
+            if let Some(series) = position.and_then(|p| book.series.get_mut(p)) {
+                series.upsert(update.candle);
+                updates.changed.insert(index);
+            }
         }
     }
 
@@ -387,7 +394,10 @@ mod tests {
     }
 
     fn ticks(list: Vec<Tick>) -> ServerMessage {
-        ServerMessage::Ticks { ticks: list }
+        ServerMessage::Ticks {
+            ticks: list,
+            candles: Vec::new(),
+        }
     }
 
     fn snapshot(symbol: &str, last: Option<Tick>, reset: bool) -> ServerMessage {
@@ -612,5 +622,36 @@ mod tests {
             Some(&candle)
         );
         assert!(updates.changed.contains(&0));
+    }
+
+    #[test]
+    fn candles_inside_a_ticks_frame_apply_after_its_ticks() {
+        let mut view = connected();
+        let mut updates = Updates::default();
+        let next = tick("AAPL", view.book(0).unwrap().last_seq() + 1, 10_050);
+        let final_candle = Candle {
+            start: next.ts - next.ts.rem_euclid(1_000),
+            open: Price(1),
+            high: Price(2),
+            low: Price(1),
+            close: Price(2),
+            volume: 3,
+        };
+        view.apply(
+            ServerMessage::Ticks {
+                ticks: vec![next],
+                candles: vec![ticker_shared::CandleUpdate {
+                    symbol: Symbol::new("AAPL").unwrap(),
+                    interval: Interval::S1,
+                    candle: final_candle,
+                }],
+            },
+            &mut updates,
+        );
+        assert_eq!(
+            view.book(0).unwrap().series(Interval::S1).last(),
+            Some(&final_candle),
+            "the final candle wins over the one the tick built"
+        );
     }
 }

@@ -58,6 +58,12 @@ pub struct Config {
     #[arg(long, env = "TICKER_HEARTBEAT_TIMEOUT", default_value = "15s", value_parser = humantime::parse_duration)]
     pub heartbeat_timeout: Duration,
 
+    /// How long live ticks gather before they go out: each client gets at most one frame of
+    /// ticks per window, shared with every client subscribed to the same symbols. `0s` sends
+    /// every tick in a frame of its own (batching off). At most 1s.
+    #[arg(long, env = "TICKER_BATCH_WINDOW", default_value = "5ms", value_parser = parse_batch_window)]
+    pub batch_window: Duration,
+
     /// Messages a client's outbound queue holds before the client counts as too slow and is
     /// disconnected (it can resume without loss).
     #[arg(long, env = "TICKER_QUEUE_BOUND", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(16..=1_000_000))]
@@ -130,6 +136,15 @@ fn parse_tick_rate(text: &str) -> Result<f64, String> {
     }
 }
 
+fn parse_batch_window(text: &str) -> Result<Duration, String> {
+    let window = humantime::parse_duration(text).map_err(|err| err.to_string())?;
+    if window <= Duration::from_secs(1) {
+        Ok(window)
+    } else {
+        Err("must be at most 1s (a longer window only delays prices)".into())
+    }
+}
+
 impl Config {
     /// Defaults for tests and tools: all flags at their default values, port 0 and no backfill.
     pub fn for_tests() -> Self {
@@ -172,6 +187,8 @@ mod tests {
         assert_eq!(config.backfill, Duration::from_secs(600));
         assert_eq!(config.tick_rate, 2.5);
         assert_eq!(config.seed, Some(7));
+        let unbatched = Config::try_parse_from(["ticker-server", "--batch-window", "0s"]).unwrap();
+        assert_eq!(unbatched.batch_window, Duration::ZERO);
     }
 
     #[test]
@@ -193,6 +210,7 @@ mod tests {
             ["--backfill", "soon"],
             ["--tls-cert", "cert.pem"],
             ["--symbol-count", "0"],
+            ["--batch-window", "2s"],
         ] {
             let err =
                 Config::try_parse_from(std::iter::once("ticker-server").chain(args)).unwrap_err();

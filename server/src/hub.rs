@@ -1,17 +1,37 @@
 //! The fan-out hub: one task that owns the [`Market`] and every client's subscriptions.
 //!
 //! Ticks from the bus and commands from connections are handled in one place, in order, so a
-//! snapshot or a replay is always followed by exactly the ticks after it. Each tick is
-//! serialized once; every subscriber's queue gets a clone of the same bytes. Queues are bounded
-//! and filled with `try_send`: the hub never waits for a client. A client whose queue is full is
-//! disconnected (close 1008, "slow consumer") and can resume without loss from the history.
+//! snapshot or a replay is always followed by exactly the ticks after it.
+//!
+//! **Fan-out.** Each tick is serialized once, when the market applies it, and added to its
+//! symbol's frame for the current *window* ([`HubConfig::window`], a few milliseconds). Clients
+//! with the same set of subscribed symbols form a *group*. When the window closes, the hub joins
+//! the frames of each group's symbols into one `ticks` message (with the candles those ticks
+//! closed) and puts that one shared buffer in every member's queue: one allocation per group
+//! and window, one reference-count increment and one `try_send` per client and window, however
+//! many ticks the window held. A window of zero sends every tick on its own (batching off).
+//!
+//! Queues are bounded and filled with `try_send`: the hub never waits for a client. A client
+//! whose queue is full is disconnected (close 1008, "slow consumer") and can resume without loss
+//! from the history. Every command first closes the current window, so what a command produces
+//! (a snapshot, a replay, a confirmation) never overtakes or repeats a tick.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::{HashMap, hash_map::Entry},
+    sync::Arc,
+    time::Duration,
+};
 
 use bytestring::ByteString;
 use futures_util::StreamExt;
-use ticker_shared::{Pong, ServerMessage, codec::TickFrame};
-use tokio::sync::{mpsc, oneshot};
+use ticker_shared::{
+    Pong, ServerMessage,
+    codec::{TickFrame, encode_candle},
+};
+use tokio::{
+    sync::{mpsc, oneshot},
+    time::Instant,
+};
 use tracing::{debug, info, warn};
 
 use crate::{
@@ -29,13 +49,34 @@ pub type ClientId = u64;
 const REPLAY_TICKS_PER_FRAME: usize = 256;
 /// Commands waiting for the hub before connections have to wait.
 const COMMAND_QUEUE: usize = 4_096;
+/// A window closes early once it holds this many ticks, so no frame grows without bound.
+pub const MAX_TICKS_PER_WINDOW: usize = 1_024;
+
+/// How the hub batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HubConfig {
+    /// How long ticks gather before their frames go out. Zero sends each tick as it arrives.
+    pub window: Duration,
+}
+
+/// The live ticks of one window for one subscription set, shared by every client in the group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveFrame {
+    /// The serialized `ticks` message.
+    pub text: ByteString,
+    /// Each symbol in the frame with the sequence number of its last tick there, in symbol
+    /// order: how far the frame moves a client's position (the event stream's cursor).
+    pub positions: Arc<[(SymbolId, u64)]>,
+    /// Ticks in the frame.
+    pub ticks: usize,
+}
 
 /// What the hub puts in a client's queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outbound {
-    /// One serialized tick. The connection joins consecutive ticks into one `ticks` frame.
-    Tick(ByteString),
-    /// A complete message, sent as its own frame.
+    /// Live ticks, in a frame shared with every client subscribed to the same symbols.
+    Live(LiveFrame),
+    /// A complete message for this client alone (snapshot, replay, confirmation, pong).
     Message(ByteString),
 }
 
@@ -160,21 +201,95 @@ impl HubHandle {
     }
 }
 
-/// One subscriber of one symbol: the client and its queue, kept together so that a fan-out
-/// needs no lookup.
+/// One client in a group: its id and queue, kept together so that a fan-out needs no lookup.
 #[derive(Debug)]
-struct Subscriber {
+struct Member {
     client: ClientId,
     outbox: mpsc::Sender<Outbound>,
+}
+
+/// Identifies a [`Group`].
+type GroupId = u64;
+
+/// The clients subscribed to exactly the same symbols: they are sent the same frames.
+#[derive(Debug)]
+struct Group {
+    /// The subscribed symbols, sorted.
+    symbols: Arc<[SymbolId]>,
+    members: Vec<Member>,
 }
 
 #[derive(Debug)]
 struct Client {
     outbox: mpsc::Sender<Outbound>,
     kick: Option<oneshot::Sender<Kick>>,
-    /// Per symbol, the client's position in that symbol's subscriber list, if subscribed.
-    /// Makes unsubscribe and disconnect O(1) per symbol even with many thousands of clients.
-    slots: Vec<Option<usize>>,
+    /// The client's group and its position in the group's member list; `None` while it is
+    /// subscribed to nothing. The position makes leaving O(1) however large the group.
+    membership: Option<(GroupId, usize)>,
+}
+
+/// Every group, and each subscription set's group.
+#[derive(Debug, Default)]
+struct Groups {
+    by_id: HashMap<GroupId, Group>,
+    by_symbols: HashMap<Arc<[SymbolId]>, GroupId>,
+    next_id: GroupId,
+}
+
+impl Groups {
+    /// The symbols of `client`'s group (none when it is in no group).
+    fn symbols_of(&self, client: &Client) -> Arc<[SymbolId]> {
+        client.membership.map_or_else(
+            || Arc::from([]),
+            |(group, _)| self.by_id[&group].symbols.clone(),
+        )
+    }
+
+    /// Adds `client` to the group for `symbols` (sorted, deduplicated), creating it if needed.
+    fn join(&mut self, client: ClientId, entry: &mut Client, symbols: Arc<[SymbolId]>) {
+        if symbols.is_empty() {
+            return;
+        }
+        let id = match self.by_symbols.entry(symbols.clone()) {
+            Entry::Occupied(existing) => *existing.get(),
+            Entry::Vacant(vacant) => {
+                let id = self.next_id;
+                self.next_id += 1;
+                vacant.insert(id);
+                self.by_id.insert(
+                    id,
+                    Group {
+                        symbols,
+                        members: Vec::new(),
+                    },
+                );
+                id
+            }
+        };
+        let members = &mut self.by_id.get_mut(&id).expect("indexed above").members;
+        entry.membership = Some((id, members.len()));
+        members.push(Member {
+            client,
+            outbox: entry.outbox.clone(),
+        });
+    }
+
+    /// Takes `entry` out of its group, dropping the group when it empties. Returns the member
+    /// that moved into the vacated position, whose membership the caller must update.
+    fn leave(&mut self, entry: &mut Client) -> Option<(ClientId, GroupId, usize)> {
+        let (id, position) = entry.membership.take()?;
+        let group = self.by_id.get_mut(&id)?;
+        group.members.swap_remove(position);
+        if group.members.is_empty() {
+            let group = self.by_id.remove(&id).expect("present above");
+            self.by_symbols.remove(&group.symbols);
+            return None;
+        }
+        group
+            .members
+            .get(position)
+            .map(|moved| (moved.client, id, position))
+    }
 }
 
 /// Why a delivery failed.
@@ -184,12 +299,27 @@ enum Dropped {
     Gone,
 }
 
+/// The ticks of the current window, per symbol.
+#[derive(Debug)]
+struct Window {
+    /// Per symbol, its ticks (and the candles they closed) in this window.
+    frames: Vec<TickFrame>,
+    /// The symbols with a tick in this window, in no particular order.
+    touched: Vec<SymbolId>,
+    /// Ticks in this window.
+    ticks: usize,
+    /// When the window closes; `None` while it is empty.
+    closes_at: Option<Instant>,
+}
+
 /// The hub's state; runs as one task (see [`spawn`]).
 #[derive(Debug)]
 pub struct Hub {
     market: Market,
+    config: HubConfig,
     clients: HashMap<ClientId, Client>,
-    subscribers: Vec<Vec<Subscriber>>,
+    groups: Groups,
+    window: Window,
     /// Serialized non-reset snapshot per symbol, valid until the symbol's next tick; a burst of
     /// subscriptions (a reconnect storm) serializes each snapshot once.
     snapshot_cache: Vec<Option<ByteString>>,
@@ -203,21 +333,29 @@ pub struct Hub {
 pub fn spawn(
     market: Market,
     bus: BusSubscription,
+    config: HubConfig,
     metrics: Arc<Metrics>,
 ) -> (HubHandle, tokio::task::JoinHandle<()>) {
     let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
-    let hub = Hub::new(market, metrics);
+    let hub = Hub::new(market, config, metrics);
     let task = tokio::spawn(hub.run(bus, receiver));
     (HubHandle { commands }, task)
 }
 
 impl Hub {
-    fn new(market: Market, metrics: Arc<Metrics>) -> Self {
+    fn new(market: Market, config: HubConfig, metrics: Arc<Metrics>) -> Self {
         let symbols = market.universe().len();
         Hub {
             market,
+            config,
             clients: HashMap::new(),
-            subscribers: (0..symbols).map(|_| Vec::new()).collect(),
+            groups: Groups::default(),
+            window: Window {
+                frames: vec![TickFrame::new(); symbols],
+                touched: Vec::new(),
+                ticks: 0,
+                closes_at: None,
+            },
             snapshot_cache: vec![None; symbols],
             failed: Vec::new(),
             metrics,
@@ -225,12 +363,24 @@ impl Hub {
     }
 
     async fn run(mut self, mut bus: BusSubscription, mut commands: mpsc::Receiver<Command>) {
+        // One timer, re-armed per window rather than created per loop iteration.
+        let window_closes = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(window_closes);
         loop {
             tokio::select! {
-                // Market data first: a burst of commands must not delay prices.
+                // A due window first, then market data: a burst of commands must not delay
+                // prices, and a busy bus must not hold back the frames.
                 biased;
+                () = &mut window_closes, if self.window.closes_at.is_some() => self.flush(),
                 event = bus.next() => match event {
-                    Some(BusEvent::Tick(tick)) => self.on_tick(tick),
+                    Some(BusEvent::Tick(tick)) => {
+                        self.on_tick(tick);
+                        if let Some(at) = self.window.closes_at
+                            && window_closes.deadline() != at
+                        {
+                            window_closes.as_mut().reset(at);
+                        }
+                    }
                     Some(BusEvent::Lagged(lost)) => {
                         warn!(lost, "hub fell behind the market-data bus");
                         Metrics::add(&self.metrics.bus_lagged_ticks, lost);
@@ -238,14 +388,20 @@ impl Hub {
                     None => break,
                 },
                 command = commands.recv() => match command {
-                    Some(command) => self.on_command(command),
+                    Some(command) => {
+                        self.flush();
+                        self.on_command(command);
+                    }
                     None => break,
                 },
             }
         }
+        self.flush();
         info!("hub stopped");
     }
 
+    /// Applies a tick to the market and adds it to the window, closing the window when batching
+    /// is off or the window is full.
     fn on_tick(&mut self, tick: ticker_shared::Tick) {
         Metrics::inc(&self.metrics.ticks_published);
         let Some(applied) = self.market.apply(tick) else {
@@ -253,53 +409,86 @@ impl Hub {
         };
         let id = applied.id;
         self.snapshot_cache[id.0] = None;
-        let candles: Vec<ByteString> = applied
-            .closed
-            .into_iter()
-            .map(|update| ServerMessage::Candle(update).to_json().into())
-            .collect();
-        for subscriber in &self.subscribers[id.0] {
-            let delivered = candles
-                .iter()
-                .map(|frame| Outbound::Message(frame.clone()))
-                .chain(std::iter::once(Outbound::Tick(applied.encoded.clone())))
-                .try_for_each(|item| deliver(&subscriber.outbox, item));
-            if let Err(dropped) = delivered {
-                self.failed.push((subscriber.client, dropped));
-            }
+        let frame = &mut self.window.frames[id.0];
+        if frame.is_empty() {
+            self.window.touched.push(id);
         }
-        Metrics::add(
-            &self.metrics.tick_deliveries,
-            self.subscribers[id.0].len() as u64,
-        );
+        frame.push(&applied.encoded);
+        for update in &applied.closed {
+            frame.push_candle(&encode_candle(update));
+        }
+        self.window.ticks += 1;
+        if self.config.window.is_zero() || self.window.ticks >= MAX_TICKS_PER_WINDOW {
+            self.flush();
+        } else if self.window.closes_at.is_none() {
+            self.window.closes_at = Some(Instant::now() + self.config.window);
+        }
+    }
+
+    /// Closes the window: one frame per group that subscribes to a symbol that ticked, shared by
+    /// the group's members.
+    fn flush(&mut self) {
+        let window = &mut self.window;
+        window.closes_at = None;
+        if window.touched.is_empty() {
+            return;
+        }
+        window.touched.sort_unstable();
+        let mut deliveries = 0;
+        let mut covered = Vec::new();
+        for group in self.groups.by_id.values() {
+            covered.clear();
+            intersect_sorted(&group.symbols, &window.touched, &mut covered);
+            if covered.is_empty() {
+                continue;
+            }
+            let parts = covered.iter().map(|id| &window.frames[id.0]);
+            let Some(text) = TickFrame::join(parts.clone()) else {
+                continue;
+            };
+            let frame = LiveFrame {
+                text: text.into(),
+                positions: covered
+                    .iter()
+                    .map(|&id| (id, self.market.last_seq(id)))
+                    .collect(),
+                ticks: parts.map(TickFrame::len).sum(),
+            };
+            for member in &group.members {
+                if let Err(dropped) = deliver(&member.outbox, Outbound::Live(frame.clone())) {
+                    self.failed.push((member.client, dropped));
+                }
+            }
+            deliveries += (frame.ticks * group.members.len()) as u64;
+        }
+        for id in window.touched.drain(..) {
+            window.frames[id.0].clear();
+        }
+        window.ticks = 0;
+        Metrics::add(&self.metrics.tick_deliveries, deliveries);
         self.drop_failed();
     }
 
     fn on_command(&mut self, command: Command) {
         match command {
             Command::Connect { client, link } => {
-                let slots = vec![None; self.subscribers.len()];
                 self.clients.insert(
                     client,
                     Client {
                         outbox: link.outbox,
                         kick: Some(link.kick),
-                        slots,
+                        membership: None,
                     },
                 );
             }
             Command::Subscribe { client, ids } => {
-                for id in ids {
-                    if self.add_subscription(client, id) {
-                        let snapshot = self.snapshot(id);
-                        self.enqueue(client, Outbound::Message(snapshot));
-                    }
+                for id in self.add_subscriptions(client, &ids) {
+                    let snapshot = self.snapshot(id);
+                    self.enqueue(client, Outbound::Message(snapshot));
                 }
             }
             Command::Unsubscribe { client, ids } => {
-                for &id in &ids {
-                    self.remove_subscription(client, id);
-                }
+                self.remove_subscriptions(client, &ids);
                 let symbols = ids
                     .iter()
                     .map(|&id| self.market.universe().symbol(id).clone())
@@ -312,6 +501,8 @@ impl Hub {
                 same_instance,
                 last_seq,
             } => {
+                let ids: Vec<SymbolId> = last_seq.iter().map(|&(id, _)| id).collect();
+                self.add_subscriptions(client, &ids);
                 for (id, seq) in last_seq {
                     self.resume(client, id, same_instance, seq);
                 }
@@ -331,11 +522,11 @@ impl Hub {
         self.drop_failed();
     }
 
+    /// Replays what `client` missed of `id` (already subscribed), or sends a reset snapshot.
     fn resume(&mut self, client: ClientId, id: SymbolId, same_instance: bool, last_seq: u64) {
         if !self.clients.contains_key(&client) {
             return;
         }
-        self.add_subscription(client, id);
         let replay = if same_instance {
             self.market.replay_after(id, last_seq)
         } else {
@@ -378,54 +569,64 @@ impl Hub {
             .clone()
     }
 
-    /// Subscribes `client` to `id`; false if it was already subscribed or is unknown.
-    fn add_subscription(&mut self, client: ClientId, id: SymbolId) -> bool {
-        let Some(entry) = self.clients.get_mut(&client) else {
-            return false;
+    /// Adds `ids` to `client`'s subscriptions, moving it to the group of its new set. Returns
+    /// the symbols that were not subscribed before, in the order given.
+    fn add_subscriptions(&mut self, client: ClientId, ids: &[SymbolId]) -> Vec<SymbolId> {
+        let Some(entry) = self.clients.get(&client) else {
+            return Vec::new();
         };
-        if entry.slots[id.0].is_some() {
-            return false;
+        let current = self.groups.symbols_of(entry);
+        let mut added = Vec::new();
+        for &id in ids {
+            if current.binary_search(&id).is_err() && !added.contains(&id) {
+                added.push(id);
+            }
         }
-        let list = &mut self.subscribers[id.0];
-        entry.slots[id.0] = Some(list.len());
-        list.push(Subscriber {
-            client,
-            outbox: entry.outbox.clone(),
-        });
-        true
+        if !added.is_empty() {
+            let mut symbols: Vec<SymbolId> = current.iter().chain(&added).copied().collect();
+            symbols.sort_unstable();
+            self.regroup(client, symbols.into());
+        }
+        added
     }
 
-    fn remove_subscription(&mut self, client: ClientId, id: SymbolId) {
-        let Some(position) = self
-            .clients
-            .get_mut(&client)
-            .and_then(|entry| entry.slots[id.0].take())
-        else {
+    /// Removes `ids` from `client`'s subscriptions, moving it to the group of its new set.
+    fn remove_subscriptions(&mut self, client: ClientId, ids: &[SymbolId]) {
+        let Some(entry) = self.clients.get(&client) else {
             return;
         };
-        let list = &mut self.subscribers[id.0];
-        list.swap_remove(position);
-        if let Some(moved) = list.get(position)
-            && let Some(entry) = self.clients.get_mut(&moved.client)
+        let current = self.groups.symbols_of(entry);
+        let kept: Vec<SymbolId> = current
+            .iter()
+            .copied()
+            .filter(|id| !ids.contains(id))
+            .collect();
+        if kept.len() != current.len() {
+            self.regroup(client, kept.into());
+        }
+    }
+
+    /// Moves `client` from its group to the group for `symbols` (sorted, deduplicated).
+    fn regroup(&mut self, client: ClientId, symbols: Arc<[SymbolId]>) {
+        self.leave_group(client);
+        if let Some(entry) = self.clients.get_mut(&client) {
+            self.groups.join(client, entry, symbols);
+        }
+    }
+
+    fn leave_group(&mut self, client: ClientId) {
+        let Some(entry) = self.clients.get_mut(&client) else {
+            return;
+        };
+        if let Some((moved, group, position)) = self.groups.leave(entry)
+            && let Some(moved) = self.clients.get_mut(&moved)
         {
-            entry.slots[id.0] = Some(position);
+            moved.membership = Some((group, position));
         }
     }
 
     fn remove_client(&mut self, client: ClientId) {
-        let Some(entry) = self.clients.get(&client) else {
-            return;
-        };
-        let subscribed: Vec<SymbolId> = entry
-            .slots
-            .iter()
-            .enumerate()
-            .filter(|(_, slot)| slot.is_some())
-            .map(|(i, _)| SymbolId(i))
-            .collect();
-        for id in subscribed {
-            self.remove_subscription(client, id);
-        }
+        self.leave_group(client);
         self.clients.remove(&client);
     }
 
@@ -455,6 +656,23 @@ impl Hub {
     }
 }
 
+/// Appends to `out` the ids in both sorted slices. Linear merge: a group usually covers many of
+/// the touched symbols, or all of them.
+fn intersect_sorted(a: &[SymbolId], b: &[SymbolId], out: &mut Vec<SymbolId>) {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+}
+
 fn deliver(outbox: &mpsc::Sender<Outbound>, item: Outbound) -> Result<(), Dropped> {
     outbox.try_send(item).map_err(|err| match err {
         mpsc::error::TrySendError::Full(_) => Dropped::QueueFull,
@@ -464,27 +682,40 @@ fn deliver(outbox: &mpsc::Sender<Outbound>, item: Outbound) -> Result<(), Droppe
 
 #[cfg(test)]
 mod tests {
-    use ticker_shared::{Price, Symbol, SymbolInfo, Tick};
+    use ticker_shared::{Price, Symbol, SymbolInfo, Tick, decode_server};
 
     use super::*;
     use crate::universe::Universe;
 
-    fn hub() -> Hub {
+    fn hub_with_window(window: Duration) -> Hub {
         let info = |s: &str| SymbolInfo {
             symbol: Symbol::new(s).unwrap(),
             name: s.into(),
             tick_size: Price(1),
             reference_price: Price(100),
         };
-        let universe = Arc::new(Universe::new(vec![info("AAPL"), info("MSFT")]));
-        Hub::new(Market::new(universe, 16), Arc::new(Metrics::default()))
+        let universe = Arc::new(Universe::new(vec![
+            info("AAPL"),
+            info("MSFT"),
+            info("NVDA"),
+        ]));
+        Hub::new(
+            Market::new(universe, 16),
+            HubConfig { window },
+            Arc::new(Metrics::default()),
+        )
     }
 
-    fn tick(symbol: &str, seq: u64) -> Tick {
+    /// A hub that sends every tick on its own.
+    fn hub() -> Hub {
+        hub_with_window(Duration::ZERO)
+    }
+
+    fn tick_at(symbol: &str, seq: u64, ts: i64) -> Tick {
         Tick {
             symbol: Symbol::new(symbol).unwrap(),
             seq,
-            ts: 1_000,
+            ts,
             price: Price(100),
             size: 1,
             bid: Price(99),
@@ -496,36 +727,64 @@ mod tests {
         }
     }
 
+    fn tick(symbol: &str, seq: u64) -> Tick {
+        tick_at(symbol, seq, 1_000)
+    }
+
     struct TestClient {
         outbox: mpsc::Receiver<Outbound>,
         kicked: oneshot::Receiver<Kick>,
     }
 
     fn connect(hub: &mut Hub, client: ClientId, bound: usize) -> TestClient {
-        let (outbox, receiver) = mpsc::channel(bound);
-        let (kick, kicked) = oneshot::channel();
-        hub.on_command(Command::Connect {
+        let (link, outbox, kicked) = ClientLink::new(bound);
+        hub.on_command(Command::Connect { client, link });
+        TestClient { outbox, kicked }
+    }
+
+    fn subscribe(hub: &mut Hub, client: ClientId, ids: &[usize]) {
+        hub.flush();
+        hub.on_command(Command::Subscribe {
             client,
-            link: ClientLink { outbox, kick },
+            ids: ids.iter().map(|&i| SymbolId(i)).collect(),
         });
-        TestClient {
-            outbox: receiver,
-            kicked,
-        }
     }
 
     fn drain(client: &mut TestClient) -> Vec<Outbound> {
         std::iter::from_fn(|| client.outbox.try_recv().ok()).collect()
     }
 
-    fn ticks(items: &[Outbound]) -> Vec<ByteString> {
+    fn live(items: &[Outbound]) -> Vec<LiveFrame> {
         items
             .iter()
             .filter_map(|item| match item {
-                Outbound::Tick(bytes) => Some(bytes.clone()),
+                Outbound::Live(frame) => Some(frame.clone()),
                 Outbound::Message(_) => None,
             })
             .collect()
+    }
+
+    /// `(symbol, seq)` of every tick in `items`, live or replayed, and the candles' symbols.
+    fn decoded(items: &[Outbound]) -> (Vec<(String, u64)>, Vec<String>) {
+        let (mut ticks, mut closed) = (Vec::new(), Vec::new());
+        for item in items {
+            let text = match item {
+                Outbound::Live(frame) => &frame.text,
+                Outbound::Message(text) => text,
+            };
+            match decode_server(text).expect("the hub sends valid messages") {
+                ServerMessage::Ticks { ticks: t, candles } => {
+                    ticks.extend(t.into_iter().map(|t| (t.symbol.to_string(), t.seq)));
+                    closed.extend(candles.into_iter().map(|c| c.symbol.to_string()));
+                }
+                ServerMessage::Snapshot(s) => ticks.push((
+                    format!("snapshot {}", s.symbol),
+                    s.quote.map_or(0, |q| q.seq),
+                )),
+                _ => {}
+            }
+        }
+        (ticks, closed)
     }
 
     #[test]
@@ -533,19 +792,109 @@ mod tests {
         let mut hub = hub();
         let mut clients: Vec<TestClient> = (1..=2).map(|id| connect(&mut hub, id, 16)).collect();
         for id in 1..=2 {
-            hub.on_command(Command::Subscribe {
-                client: id,
-                ids: vec![SymbolId(0)],
-            });
+            subscribe(&mut hub, id, &[0]);
         }
         hub.on_tick(tick("AAPL", 1));
-        let received: Vec<Vec<ByteString>> = clients.iter_mut().map(|c| ticks(&drain(c))).collect();
+        let received: Vec<Vec<LiveFrame>> = clients.iter_mut().map(|c| live(&drain(c))).collect();
         assert_eq!(received[0].len(), 1);
         assert_eq!(received[0], received[1]);
         assert_eq!(
-            received[0][0].as_ptr(),
-            received[1][0].as_ptr(),
+            received[0][0].text.as_ptr(),
+            received[1][0].text.as_ptr(),
             "one serialization, shared"
+        );
+    }
+
+    #[test]
+    fn a_window_joins_ticks_into_one_frame_per_subscription_set() {
+        let mut hub = hub_with_window(Duration::from_millis(5));
+        let mut clients: Vec<TestClient> = (1..=3).map(|id| connect(&mut hub, id, 16)).collect();
+        subscribe(&mut hub, 1, &[0, 1]);
+        subscribe(&mut hub, 2, &[1, 0]);
+        subscribe(&mut hub, 3, &[1]);
+        clients.iter_mut().for_each(|c| drop(drain(c)));
+        for (symbol, seq) in [("AAPL", 1), ("MSFT", 1), ("AAPL", 2), ("NVDA", 1)] {
+            hub.on_tick(tick(symbol, seq));
+        }
+        assert!(
+            clients.iter_mut().all(|c| drain(c).is_empty()),
+            "nothing leaves before the window closes"
+        );
+        hub.flush();
+        let frames: Vec<Vec<LiveFrame>> = clients.iter_mut().map(|c| live(&drain(c))).collect();
+        assert!(frames.iter().all(|f| f.len() == 1), "{frames:?}");
+        let (first, second, third) = (&frames[0][0], &frames[1][0], &frames[2][0]);
+        assert_eq!(
+            first.text.as_ptr(),
+            second.text.as_ptr(),
+            "same set, same bytes"
+        );
+        assert_eq!(first.ticks, 3);
+        assert_eq!(&*first.positions, &[(SymbolId(0), 2), (SymbolId(1), 1)]);
+        assert_eq!(third.ticks, 1);
+        let (ticks, _) = decoded(&[Outbound::Live(first.clone())]);
+        assert_eq!(
+            ticks,
+            vec![("AAPL".into(), 1), ("AAPL".into(), 2), ("MSFT".into(), 1)]
+        );
+        assert_eq!(hub.groups.by_id.len(), 2);
+    }
+
+    #[test]
+    fn a_full_window_closes_early() {
+        let mut hub = hub_with_window(Duration::from_secs(3600));
+        let mut client = connect(&mut hub, 1, 16);
+        subscribe(&mut hub, 1, &[0]);
+        drain(&mut client);
+        for seq in 1..=MAX_TICKS_PER_WINDOW as u64 + 1 {
+            hub.on_tick(tick("AAPL", seq));
+        }
+        let frames = live(&drain(&mut client));
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0].ticks, MAX_TICKS_PER_WINDOW);
+        assert_eq!(hub.window.ticks, 1, "the last tick opened the next window");
+    }
+
+    #[test]
+    fn a_subscription_mid_window_sees_neither_a_gap_nor_a_repeat() {
+        let mut hub = hub_with_window(Duration::from_millis(5));
+        let mut early = connect(&mut hub, 1, 64);
+        subscribe(&mut hub, 1, &[0]);
+        hub.on_tick(tick("AAPL", 1));
+        hub.on_tick(tick("AAPL", 2));
+        let mut late = connect(&mut hub, 2, 64);
+        subscribe(&mut hub, 2, &[0]);
+        hub.on_tick(tick("AAPL", 3));
+        hub.flush();
+        let (late_seen, _) = decoded(&drain(&mut late));
+        assert_eq!(
+            late_seen,
+            vec![("snapshot AAPL".into(), 2), ("AAPL".into(), 3)]
+        );
+        let (early_seen, _) = decoded(&drain(&mut early));
+        let seqs: Vec<u64> = early_seen.iter().map(|(_, seq)| *seq).collect();
+        assert_eq!(seqs, vec![0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn closed_candles_ride_in_the_frame_of_the_tick_that_closed_them() {
+        let mut hub = hub();
+        let mut client = connect(&mut hub, 1, 16);
+        subscribe(&mut hub, 1, &[0]);
+        drain(&mut client);
+        hub.on_tick(tick_at("AAPL", 1, 1_000));
+        hub.on_tick(tick_at("AAPL", 2, 2_000));
+        let items = drain(&mut client);
+        assert_eq!(
+            items.len(),
+            2,
+            "one frame per tick, no separate candle frame"
+        );
+        let (_, closed) = decoded(&items[1..]);
+        assert_eq!(
+            closed,
+            vec!["AAPL".to_string()],
+            "the 1 s candle of second 1"
         );
     }
 
@@ -555,10 +904,7 @@ mod tests {
         let mut slow = connect(&mut hub, 1, 2);
         let mut fast = connect(&mut hub, 2, 64);
         for id in 1..=2 {
-            hub.on_command(Command::Subscribe {
-                client: id,
-                ids: vec![SymbolId(0)],
-            });
+            subscribe(&mut hub, id, &[0]);
         }
         drain(&mut fast);
         for seq in 1..=5 {
@@ -566,12 +912,12 @@ mod tests {
         }
         assert_eq!(slow.kicked.try_recv(), Ok(Kick::SlowConsumer));
         assert_eq!(
-            ticks(&drain(&mut fast)).len(),
+            live(&drain(&mut fast)).len(),
             5,
             "the fast client got every tick"
         );
         assert!(!hub.clients.contains_key(&1));
-        assert_eq!(hub.subscribers[0].len(), 1);
+        assert_eq!(hub.groups.by_id.len(), 1);
         assert_eq!(
             hub.metrics
                 .slow_consumer_disconnects
@@ -581,14 +927,11 @@ mod tests {
     }
 
     #[test]
-    fn subscriber_bookkeeping_survives_removals_in_any_order() {
+    fn group_bookkeeping_survives_removals_in_any_order() {
         let mut hub = hub();
         let mut clients: Vec<TestClient> = (0..5).map(|id| connect(&mut hub, id, 64)).collect();
         for id in 0..5 {
-            hub.on_command(Command::Subscribe {
-                client: id,
-                ids: vec![SymbolId(0), SymbolId(1)],
-            });
+            subscribe(&mut hub, id, &[0, 1]);
         }
         hub.on_command(Command::Disconnect { client: 2 });
         hub.on_command(Command::Disconnect { client: 0 });
@@ -596,16 +939,24 @@ mod tests {
             client: 4,
             ids: vec![SymbolId(0)],
         });
-        clients.iter_mut().for_each(|c| {
-            drain(c);
-        });
+        clients.iter_mut().for_each(|c| drop(drain(c)));
         hub.on_tick(tick("AAPL", 1));
         hub.on_tick(tick("MSFT", 1));
-        let counts: Vec<usize> = clients.iter_mut().map(|c| ticks(&drain(c)).len()).collect();
+        let counts: Vec<usize> = clients.iter_mut().map(|c| live(&drain(c)).len()).collect();
         assert_eq!(counts, vec![0, 2, 0, 2, 1]);
-        for (position, subscriber) in hub.subscribers[0].iter().enumerate() {
-            assert_eq!(hub.clients[&subscriber.client].slots[0], Some(position));
+        for group in hub.groups.by_id.values() {
+            for (position, member) in group.members.iter().enumerate() {
+                let membership = hub.clients[&member.client].membership;
+                assert_eq!(membership.map(|(_, p)| p), Some(position));
+            }
         }
+        hub.on_command(Command::Unsubscribe {
+            client: 4,
+            ids: vec![SymbolId(1)],
+        });
+        assert_eq!(hub.clients[&4].membership, None);
+        assert_eq!(hub.groups.by_id.len(), 1, "the emptied group is gone");
+        assert_eq!(hub.groups.by_symbols.len(), 1);
     }
 
     #[test]
@@ -628,16 +979,10 @@ mod tests {
             2,
             "one replay frame, then the live tick: {items:?}"
         );
-        let Outbound::Message(replay) = &items[0] else {
-            panic!("replay is a frame")
-        };
-        let Ok(ServerMessage::Ticks { ticks }) = ticker_shared::decode_server(replay) else {
-            panic!("a ticks frame")
-        };
-        assert_eq!(
-            ticks.iter().map(|t| t.seq).collect::<Vec<_>>(),
-            vec![3, 4, 5]
-        );
-        assert!(matches!(&items[1], Outbound::Tick(_)));
+        assert!(matches!(&items[0], Outbound::Message(_)));
+        assert!(matches!(&items[1], Outbound::Live(_)));
+        let (ticks, _) = decoded(&items);
+        let seqs: Vec<u64> = ticks.iter().map(|(_, seq)| *seq).collect();
+        assert_eq!(seqs, vec![3, 4, 5, 6]);
     }
 }

@@ -90,7 +90,10 @@ pub async fn run(
 
     let metrics = Arc::new(Metrics::default());
     let bus: Arc<dyn MarketBus> = Arc::new(InProcessBus::new(BUS_CAPACITY));
-    let (hub, hub_task) = hub::spawn(market, bus.subscribe(), metrics.clone());
+    let batching = hub::HubConfig {
+        window: config.batch_window,
+    };
+    let (hub, hub_task) = hub::spawn(market, bus.subscribe(), batching, metrics.clone());
     let stop_feed = CancellationToken::new();
     let feed_task = tokio::spawn(feed::run(simulator, bus.clone(), stop_feed.clone()));
 

@@ -210,7 +210,7 @@ mod tests {
             .iter()
             .map(|encoded| {
                 let frame = format!(r#"{{"type":"ticks","ticks":[{encoded}]}}"#);
-                let Ok(ServerMessage::Ticks { ticks }) = decode_server(&frame) else {
+                let Ok(ServerMessage::Ticks { ticks, .. }) = decode_server(&frame) else {
                     panic!("bad tick")
                 };
                 ticks[0].seq

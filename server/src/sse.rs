@@ -16,13 +16,10 @@ use std::{collections::BTreeMap, fmt::Write as _, sync::Arc, time::Duration};
 
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use bytes::Bytes;
-use bytestring::ByteString;
 use futures_util::stream;
 use serde::Deserialize;
 use ticker_shared::{
-    ErrorCode, ErrorMessage, ResumeCursor, ServerMessage, Symbol, SymbolList, close,
-    codec::TickFrame,
-    decode_server,
+    ErrorCode, ErrorMessage, ResumeCursor, ServerMessage, Symbol, SymbolList, close, decode_server,
     sse::{EVENT_END, EVENT_HEARTBEAT},
 };
 use tokio::{
@@ -189,7 +186,6 @@ struct EventStream {
     kicked: Option<oneshot::Receiver<Kick>>,
     /// The client's position, written as every event's id.
     cursor: ResumeCursor,
-    batch: TickFrame,
     /// Events of the current drain, written as one chunk.
     pending: String,
     /// Holds the stream's place under the connection limits.
@@ -214,7 +210,6 @@ impl EventStream {
                 instance_id: app.instance.id.clone(),
                 last_seq: BTreeMap::new(),
             },
-            batch: TickFrame::new(),
             pending: String::new(),
             _permit: permit,
             app,
@@ -328,45 +323,34 @@ impl EventStream {
                 Err(_) => break,
             }
         }
-        self.flush_ticks();
         self.write_pending().await
     }
 
+    /// Appends one event for `item`, with the position after it as the event's id.
     fn push(&mut self, item: Outbound) {
-        match item {
-            Outbound::Tick(tick) => {
-                self.advance_by_tick(&tick);
-                self.batch.push(&tick);
+        let data = match item {
+            Outbound::Live(frame) => {
+                // The hub says how far the frame goes; no need to parse it.
+                let universe = &self.app.universe;
+                for &(id, seq) in frame.positions.iter() {
+                    self.cursor
+                        .last_seq
+                        .insert(universe.symbol(id).clone(), seq);
+                }
+                frame.text
             }
             Outbound::Message(message) => {
-                self.flush_ticks();
                 self.advance_by_message(&message);
-                self.push_message(&message);
+                message
             }
-        }
-    }
-
-    fn flush_ticks(&mut self) {
-        if let Some(frame) = self.batch.finish() {
-            self.push_message(&frame);
-        }
+        };
+        self.push_message(&data);
     }
 
     /// Appends one message event with the current cursor as its id.
     fn push_message(&mut self, data: &str) {
         let id = self.cursor.to_string();
         push_event(&mut self.pending, None, Some(&id), data);
-    }
-
-    fn advance_by_tick(&mut self, encoded: &ByteString) {
-        #[derive(Deserialize)]
-        struct Position {
-            symbol: Symbol,
-            seq: u64,
-        }
-        if let Ok(position) = serde_json::from_str::<Position>(encoded) {
-            self.cursor.last_seq.insert(position.symbol, position.seq);
-        }
     }
 
     /// Snapshots and replayed ticks move the position too; other messages do not.
@@ -376,7 +360,7 @@ impl EventStream {
                 let seq = snapshot.quote.map_or(0, |quote| quote.seq);
                 self.cursor.last_seq.insert(snapshot.symbol, seq);
             }
-            Ok(ServerMessage::Ticks { ticks }) => {
+            Ok(ServerMessage::Ticks { ticks, .. }) => {
                 for tick in ticks {
                     self.cursor.last_seq.insert(tick.symbol, tick.seq);
                 }

@@ -26,9 +26,7 @@ use actix_ws::{CloseCode, CloseReason, Session};
 use bytes::Bytes;
 use bytestring::ByteString;
 use futures_util::{Stream, future::Either};
-use ticker_shared::{
-    ClientMessage, ErrorCode, ServerMessage, Symbol, close, codec::TickFrame, decode_client,
-};
+use ticker_shared::{ClientMessage, ErrorCode, ServerMessage, Symbol, close, decode_client};
 use tokio::{
     sync::{mpsc, oneshot},
     time::{Instant, MissedTickBehavior},
@@ -48,8 +46,6 @@ use crate::{
     universe::SymbolId,
 };
 
-/// Most ticks joined into one outbound frame.
-const MAX_TICKS_PER_FRAME: usize = 512;
 /// Queue items taken at once before the frame is written, so one busy client cannot starve its
 /// own heartbeat and input handling. The event stream (`sse.rs`) drains by the same bound.
 pub(crate) const MAX_DRAIN: usize = 1_024;
@@ -173,7 +169,6 @@ struct Connection {
     link: Option<ClientLink>,
     kicked: Option<oneshot::Receiver<Kick>>,
     last_heard: Instant,
-    batch: TickFrame,
     rate: RateLimit,
     /// The symbols this client asked for, to enforce the subscription limit.
     subscribed: HashSet<SymbolId>,
@@ -204,7 +199,6 @@ impl Connection {
             link: Some(link),
             kicked: Some(kicked),
             last_heard: now,
-            batch: TickFrame::new(),
             rate: RateLimit::new(limits.max_message_rate, limits.message_burst, now),
             subscribed: HashSet::new(),
             idle_deadline: (mode == Mode::Market).then(|| now + limits.idle_timeout),
@@ -463,11 +457,11 @@ impl Connection {
                 return;
             }
         }
-        let _ = self.flush().await;
     }
 
-    /// Writes the first queued item and whatever else is already queued, joining consecutive
-    /// ticks into `ticks` frames.
+    /// Writes the first queued item and whatever else is already queued (up to [`MAX_DRAIN`]),
+    /// each as the frame the hub built: live frames are shared with other clients and written
+    /// without copying them here.
     async fn on_outbound(&mut self, first: Outbound) -> Result<(), Stop> {
         self.push(first).await?;
         for _ in 1..MAX_DRAIN {
@@ -476,29 +470,13 @@ impl Connection {
                 Err(_) => break,
             }
         }
-        self.flush().await
+        Ok(())
     }
 
     async fn push(&mut self, item: Outbound) -> Result<(), Stop> {
         match item {
-            Outbound::Tick(tick) => {
-                if self.batch.len() >= MAX_TICKS_PER_FRAME {
-                    self.flush().await?;
-                }
-                self.batch.push(&tick);
-                Ok(())
-            }
-            Outbound::Message(message) => {
-                self.flush().await?;
-                self.write(Outgoing::Text(message)).await
-            }
-        }
-    }
-
-    async fn flush(&mut self) -> Result<(), Stop> {
-        match self.batch.finish() {
-            Some(frame) => self.write(Outgoing::Text(frame.into())).await,
-            None => Ok(()),
+            Outbound::Live(frame) => self.write(Outgoing::Text(frame.text)).await,
+            Outbound::Message(message) => self.write(Outgoing::Text(message)).await,
         }
     }
 

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::{
-    ClientMessage, MAX_CLIENT_MESSAGE_BYTES, MAX_SYMBOLS_PER_REQUEST, ServerMessage, Tick,
-    message::client_fields,
+    CandleUpdate, ClientMessage, MAX_CLIENT_MESSAGE_BYTES, MAX_SYMBOLS_PER_REQUEST, ServerMessage,
+    Tick, message::client_fields,
 };
 
 /// Stable, machine-readable error codes of the `error` message.
@@ -191,16 +191,31 @@ pub fn encode_tick(tick: &Tick) -> String {
     serde_json::to_string(tick).expect("ticks always serialize")
 }
 
-/// Builds a `ticks` message from ticks already serialized by [`encode_tick`], without
-/// re-serializing them. The result is byte-for-byte what [`ServerMessage::to_json`] would give.
-#[derive(Debug, Default)]
+/// Serializes a closed candle as it appears in the `candles` of a `ticks` message.
+pub fn encode_candle(update: &CandleUpdate) -> String {
+    // unwrap: a candle update has only strings and integers, which always serialize.
+    serde_json::to_string(update).expect("candle updates always serialize")
+}
+
+/// Builds a `ticks` message from ticks and candles already serialized by [`encode_tick`] and
+/// [`encode_candle`], without re-serializing them. The result is byte-for-byte what
+/// [`ServerMessage::to_json`] gives for the same ticks and candles.
+///
+/// A server keeps one frame per symbol for the ticks of a short window and [`TickFrame::join`]s
+/// the frames of the symbols a subscription covers into the one message every subscriber with
+/// that subscription is sent.
+#[derive(Debug, Default, Clone)]
 pub struct TickFrame {
-    text: String,
+    /// Serialized ticks, comma-separated.
+    ticks: String,
+    /// Serialized candle updates, comma-separated.
+    candles: String,
     count: usize,
 }
 
 impl TickFrame {
     const PREFIX: &'static str = r#"{"type":"ticks","ticks":["#;
+    const CANDLES: &'static str = r#"],"candles":["#;
     const SUFFIX: &'static str = "]}";
 
     /// An empty frame.
@@ -210,14 +225,13 @@ impl TickFrame {
 
     /// Appends one serialized tick.
     pub fn push(&mut self, encoded_tick: &str) {
-        if self.count == 0 {
-            self.text.clear();
-            self.text.push_str(Self::PREFIX);
-        } else {
-            self.text.push(',');
-        }
-        self.text.push_str(encoded_tick);
+        append(&mut self.ticks, encoded_tick);
         self.count += 1;
+    }
+
+    /// Appends one serialized candle update (see [`encode_candle`]).
+    pub fn push_candle(&mut self, encoded_candle: &str) {
+        append(&mut self.candles, encoded_candle);
     }
 
     /// Number of ticks appended.
@@ -232,23 +246,92 @@ impl TickFrame {
 
     /// Bytes the finished frame will have.
     pub fn byte_len(&self) -> usize {
-        if self.count == 0 {
-            0
-        } else {
-            self.text.len() + Self::SUFFIX.len()
-        }
+        Self::joined_len(std::iter::once(self))
+    }
+
+    /// Forgets the ticks and candles, keeping the allocations for reuse.
+    pub fn clear(&mut self) {
+        self.ticks.clear();
+        self.candles.clear();
+        self.count = 0;
     }
 
     /// The finished message text, or `None` if no tick was appended; leaves the frame empty.
     pub fn finish(&mut self) -> Option<String> {
-        if self.count == 0 {
+        let text = Self::join([&*self]);
+        self.clear();
+        text
+    }
+
+    /// One message with the ticks of every part, in order, then their candles; `None` if the
+    /// parts hold no tick. Allocates once, at the exact size.
+    pub fn join<'a, I>(parts: I) -> Option<String>
+    where
+        I: IntoIterator<Item = &'a TickFrame>,
+        I::IntoIter: Clone,
+    {
+        let parts = parts.into_iter();
+        let len = Self::joined_len(parts.clone());
+        if len == 0 {
             return None;
         }
-        self.count = 0;
-        let mut text = std::mem::take(&mut self.text);
+        let mut text = String::with_capacity(len);
+        text.push_str(Self::PREFIX);
+        let mut first = true;
+        for part in parts.clone().filter(|part| !part.ticks.is_empty()) {
+            if !std::mem::take(&mut first) {
+                text.push(',');
+            }
+            text.push_str(&part.ticks);
+        }
+        let mut candles = parts.filter(|part| !part.candles.is_empty()).peekable();
+        if candles.peek().is_some() {
+            text.push_str(Self::CANDLES);
+            let mut first = true;
+            for part in candles {
+                if !std::mem::take(&mut first) {
+                    text.push(',');
+                }
+                text.push_str(&part.candles);
+            }
+        }
         text.push_str(Self::SUFFIX);
+        debug_assert_eq!(text.len(), len);
         Some(text)
     }
+
+    /// The length [`TickFrame::join`] will give: 0 without ticks.
+    fn joined_len<'a>(parts: impl Iterator<Item = &'a TickFrame>) -> usize {
+        let (mut ticks, mut tick_parts, mut candles, mut candle_parts) = (0, 0, 0, 0);
+        for part in parts {
+            if !part.ticks.is_empty() {
+                ticks += part.ticks.len();
+                tick_parts += 1;
+            }
+            if !part.candles.is_empty() {
+                candles += part.candles.len();
+                candle_parts += 1;
+            }
+        }
+        if tick_parts == 0 {
+            return 0;
+        }
+        let separators = |parts: usize| parts.saturating_sub(1);
+        let candles_len = if candle_parts == 0 {
+            0
+        } else {
+            Self::CANDLES.len() + candles + separators(candle_parts)
+        };
+        Self::PREFIX.len() + ticks + separators(tick_parts) + candles_len + Self::SUFFIX.len()
+    }
+}
+
+/// Appends `item` to a comma-separated list.
+fn append(list: &mut String, item: &str) {
+    if !list.is_empty() {
+        list.push(',');
+    }
+    list.push_str(item);
 }
 
 #[cfg(test)]

@@ -62,8 +62,13 @@ pub enum ServerMessage {
     Ticks {
         /// The ticks, at least one.
         ticks: Vec<Tick>,
+        /// Candles that these ticks closed, now final (absent when none did). Apply them after
+        /// the ticks: each replaces the candle with the same start that the ticks built.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        candles: Vec<CandleUpdate>,
     },
-    /// A candle that has just closed and is final.
+    /// A candle that has just closed and is final. Servers of this version send closed candles
+    /// inside `ticks` instead; a client still accepts this message on its own.
     Candle(CandleUpdate),
     /// Confirms an `unsubscribe`: no tick of these symbols follows.
     Unsubscribed {

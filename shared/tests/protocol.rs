@@ -11,7 +11,7 @@ use proptest::prelude::*;
 use ticker_shared::{
     Candle, CandleUpdate, ClientMessage, DecodeError, ErrorCode, Hello, Interval, PROTOCOL_VERSION,
     Pong, Price, ServerMessage, Snapshot, Symbol, SymbolInfo, SymbolList, Tick,
-    codec::{TickFrame, encode_tick},
+    codec::{TickFrame, encode_candle, encode_tick},
     decode_client, decode_server,
 };
 
@@ -118,6 +118,18 @@ fn server_samples() -> Vec<(&'static str, ServerMessage)> {
             "server_ticks",
             ServerMessage::Ticks {
                 ticks: vec![tick("AAPL", 14_403, 18_735), tick("MSFT", 13_978, 41_210)],
+                candles: Vec::new(),
+            },
+        ),
+        (
+            "server_ticks_with_candles",
+            ServerMessage::Ticks {
+                ticks: vec![tick("AAPL", 14_404, 18_736)],
+                candles: vec![CandleUpdate {
+                    symbol: sym("AAPL"),
+                    interval: Interval::S1,
+                    candle: candle(1_764_000_000_000),
+                }],
             },
         ),
         (
@@ -208,10 +220,64 @@ fn a_tick_frame_built_from_shared_bytes_equals_the_serialized_message() {
         frame.push(&encode_tick(t));
     }
     assert_eq!(frame.len(), 3);
-    let expected = ServerMessage::Ticks { ticks }.to_json();
+    let expected = ServerMessage::Ticks {
+        ticks,
+        candles: Vec::new(),
+    }
+    .to_json();
     assert_eq!(frame.byte_len(), expected.len());
     assert_eq!(frame.finish(), Some(expected));
     assert!(frame.is_empty(), "finish leaves the frame empty for reuse");
+}
+
+#[test]
+fn joined_per_symbol_frames_equal_the_serialized_message_with_candles_after_ticks() {
+    let closed = |symbol: &str, start: i64| CandleUpdate {
+        symbol: Symbol::new(symbol).unwrap(),
+        interval: Interval::S1,
+        candle: Candle {
+            start,
+            open: Price(100),
+            high: Price(101),
+            low: Price(99),
+            close: Price(100),
+            volume: 5,
+        },
+    };
+    let mut aapl = TickFrame::new();
+    let mut msft = TickFrame::new();
+    let empty = TickFrame::new();
+    aapl.push(&encode_tick(&tick("AAPL", 1, 100)));
+    aapl.push(&encode_tick(&tick("AAPL", 2, 101)));
+    aapl.push_candle(&encode_candle(&closed("AAPL", 0)));
+    msft.push(&encode_tick(&tick("MSFT", 7, 200)));
+    msft.push_candle(&encode_candle(&closed("MSFT", 0)));
+    let expected = ServerMessage::Ticks {
+        ticks: vec![
+            tick("AAPL", 1, 100),
+            tick("AAPL", 2, 101),
+            tick("MSFT", 7, 200),
+        ],
+        candles: vec![closed("AAPL", 0), closed("MSFT", 0)],
+    }
+    .to_json();
+    assert_eq!(TickFrame::join([&aapl, &empty, &msft]), Some(expected));
+    let only_msft_candle = {
+        let mut frame = TickFrame::new();
+        frame.push_candle(&encode_candle(&closed("MSFT", 0)));
+        frame
+    };
+    let ticks_of_aapl_candle_of_msft = TickFrame::join([&aapl, &only_msft_candle]).unwrap();
+    let Ok(ServerMessage::Ticks { ticks, candles }) = decode_server(&ticks_of_aapl_candle_of_msft)
+    else {
+        panic!("a ticks message: {ticks_of_aapl_candle_of_msft}")
+    };
+    assert_eq!((ticks.len(), candles.len()), (2, 2));
+    assert_eq!(
+        TickFrame::join([&empty, &only_msft_candle]),
+        None,
+        "no tick, no message"
+    );
 }
 
 #[test]

@@ -141,7 +141,7 @@ pub async fn run(
         if !light {
             stamps.clear();
             match decode_server(&text) {
-                Ok(ServerMessage::Ticks { ticks }) => stamps.extend(ticks.iter().map(|t| t.ts)),
+                Ok(ServerMessage::Ticks { ticks, .. }) => stamps.extend(ticks.iter().map(|t| t.ts)),
                 Ok(ServerMessage::Error(_)) => report.errors += 1,
                 Ok(_) => {}
                 Err(_) => report.undecodable += 1,
@@ -185,7 +185,7 @@ mod tests {
             frame.push(&encode_tick(&tick));
         }
         let text = frame.finish().unwrap();
-        let Ok(ServerMessage::Ticks { ticks }) = decode_server(&text) else {
+        let Ok(ServerMessage::Ticks { ticks, .. }) = decode_server(&text) else {
             panic!("{text}");
         };
         let mut stamps = Vec::new();

@@ -163,7 +163,7 @@ impl Tape {
                 let seq = snapshot.quote.as_ref().map_or(0, |tick| tick.seq);
                 self.last.insert(snapshot.symbol.clone(), seq);
             }
-            ServerMessage::Ticks { ticks } => {
+            ServerMessage::Ticks { ticks, .. } => {
                 for tick in ticks {
                     let Some(last) = self.last.get_mut(&tick.symbol) else {
                         self.gaps += 1;

@@ -246,7 +246,7 @@ impl Client {
 /// The ticks in a message, if it is a `ticks` message.
 pub fn ticks_of(message: &ServerMessage) -> &[Tick] {
     match message {
-        ServerMessage::Ticks { ticks } => ticks,
+        ServerMessage::Ticks { ticks, .. } => ticks,
         _ => &[],
     }
 }
