@@ -16,7 +16,7 @@ use crate::{
     connect,
     output::{self, Machine},
     proc,
-    server::{External, Market, Target},
+    server::{Batching, External, Market, Target},
 };
 
 /// How long the server gets to settle after start before its memory is read.
@@ -30,6 +30,7 @@ const MARKET: Market = Market {
     symbols: 30,
     tick_rate: 4.0,
     seed: 42,
+    batching: Batching::On,
 };
 /// File descriptors needed beyond one per connection on each side.
 const SPARE_FILES: u64 = 256;

@@ -20,7 +20,7 @@ use self::{
 use crate::{
     Common, connect, output,
     proc::{self, CpuMark, CpuUse},
-    server::{External, Market, Target},
+    server::{Batching, External, Market, Target},
 };
 
 /// How often the server's resident memory is read while measuring.
@@ -71,6 +71,9 @@ pub struct Load {
     /// every message with `ticker_shared`.
     #[arg(long, value_enum, default_value_t = Decode::Light)]
     pub decode: Decode,
+    /// Whether the server joins ticks into frames (`off`: one tick per frame).
+    #[arg(long, value_enum, default_value_t = Batching::On)]
+    pub batching: Batching,
 }
 
 /// The options with `--quick` and the defaults applied.
@@ -86,6 +89,7 @@ struct Settings {
     tick_rate: f64,
     seed: u64,
     decode: Decode,
+    batching: Batching,
 }
 
 impl Settings {
@@ -95,6 +99,7 @@ impl Settings {
             symbols: self.market_symbols,
             tick_rate: self.tick_rate,
             seed: self.seed,
+            batching: self.batching,
         }
     }
 
@@ -151,6 +156,7 @@ impl Load {
             tick_rate: self.tick_rate,
             seed: self.seed,
             decode: self.decode,
+            batching: self.batching,
         }
     }
 

@@ -223,23 +223,41 @@ pub struct Market {
     pub tick_rate: f64,
     /// The generator's seed.
     pub seed: u64,
+    /// Whether ticks are joined into frames.
+    pub batching: Batching,
+}
+
+/// Whether a server joins ticks into frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Batching {
+    /// Ticker's default `--batch-window` (10 ms); the peers' `--batch on` (one frame per 10 ms
+    /// loop iteration).
+    #[default]
+    On,
+    /// One tick per frame: Ticker's `--batch-window 0s`, the peers' `--batch off` (the seed's
+    /// broadcast pattern: every message to every client as it comes).
+    Off,
 }
 
 impl Market {
     /// Ticker's flags for this market.
     fn ticker_args(&self) -> Vec<String> {
-        vec![
+        let mut args = vec![
             "--symbol-count".into(),
             self.symbols.to_string(),
             "--tick-rate".into(),
             self.tick_rate.to_string(),
             "--seed".into(),
             self.seed.to_string(),
-        ]
+        ];
+        if self.batching == Batching::Off {
+            args.extend(["--batch-window".into(), "0s".into()]);
+        }
+        args
     }
 
-    /// A peer's flags for this market: only those the peers accept. Batching on, as Ticker
-    /// always joins what is queued for a client into one frame.
+    /// A peer's flags for this market: only those the peers accept.
     fn peer_args(&self) -> Vec<String> {
         vec![
             "--symbols".into(),
@@ -249,7 +267,11 @@ impl Market {
             "--seed".into(),
             self.seed.to_string(),
             "--batch".into(),
-            "on".into(),
+            match self.batching {
+                Batching::On => "on",
+                Batching::Off => "off",
+            }
+            .into(),
         ]
     }
 }

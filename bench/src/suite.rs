@@ -186,6 +186,7 @@ impl Suite {
             tick_rate,
             seed: self.seed,
             decode: Decode::Light,
+            batching: crate::server::Batching::On,
         }
     }
 

@@ -60,8 +60,9 @@ pub struct Config {
 
     /// How long live ticks gather before they go out: each client gets at most one frame of
     /// ticks per window, shared with every client subscribed to the same symbols. `0s` sends
-    /// every tick in a frame of its own (batching off). At most 1s.
-    #[arg(long, env = "TICKER_BATCH_WINDOW", default_value = "5ms", value_parser = parse_batch_window)]
+    /// every tick in a frame of its own (batching off). At most 1s. The default is measured:
+    /// see docs/BENCHMARKS.md, "Choosing the batch window".
+    #[arg(long, env = "TICKER_BATCH_WINDOW", default_value = "10ms", value_parser = parse_batch_window)]
     pub batch_window: Duration,
 
     /// Messages a client's outbound queue holds before the client counts as too slow and is

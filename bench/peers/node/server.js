@@ -236,10 +236,10 @@ class Instrument {
     }
     this.volume += size;
     this.seq += 1;
-    // Field order is Ticker's (shared/tests/fixtures/server_ticks.json); `ts` is filled in at
-    // send time.
+    // Field order is Ticker's (shared/tests/fixtures/server_ticks.json); `ts` is the trade's
+    // scheduled time, as Ticker's is, so latency includes the wait for the broadcast loop.
     const tick = {
-      symbol: this.symbol, seq: this.seq, ts: 0, price, size, bid, ask,
+      symbol: this.symbol, seq: this.seq, ts: Math.round(ts), price, size, bid, ask,
       open: this.open, high: this.high, low: this.low, volume: this.volume,
     };
     this.lastTick = tick;
@@ -494,8 +494,6 @@ function broadcast(conns, text) {
 
 const loop = setInterval(() => {
   const ticks = generate(performance.timeOrigin + performance.now());
-  const ts = Date.now();
-  for (const t of ticks) t.ts = ts;
   if (ticks.length === 0 || clients.size === 0) return;
   // Serialize each tick once; frames are built by joining the serialized ticks.
   const texts = ticks.map((t) => JSON.stringify(t));

@@ -134,9 +134,9 @@ class Symbol:
             self.low = min(self.low, price)
         self.volume += size
         self.seq += 1
-        # Field order is Ticker's (shared/tests/fixtures/server_ticks.json); `ts` is filled in
-        # at send time.
-        tick = {"symbol": self.name, "seq": self.seq, "ts": 0, "price": price, "size": size,
+        # Field order is Ticker's (shared/tests/fixtures/server_ticks.json); `ts` is the trade's
+        # scheduled time, as Ticker's is, so latency includes the wait for the broadcast loop.
+        tick = {"symbol": self.name, "seq": self.seq, "ts": round(ts), "price": price, "size": size,
                 "bid": bid, "ask": ask, "open": self.open, "high": self.high, "low": self.low,
                 "volume": self.volume}
         self.last_tick = tick
@@ -353,9 +353,6 @@ class Peer:
                 delay = 0
             await asyncio.sleep(delay)
             ticks = self.generate(time.time_ns() / 1_000_000)
-            ts = now_ms()
-            for tick in ticks:
-                tick["ts"] = ts
             if not ticks or not self.clients:
                 continue
             # Serialize each tick once; frames are built by joining the serialized ticks.

@@ -8,6 +8,7 @@ use super::{Measured, Settings, client::Decode};
 use crate::{
     output::{self, Machine},
     proc::CpuUse,
+    server::Batching,
     stats::{Histogram, Latency, per_second},
 };
 
@@ -91,6 +92,7 @@ pub(crate) struct SettingsOut {
     pub(crate) tick_rate: f64,
     pub(crate) seed: u64,
     pub(crate) decode: Decode,
+    pub(crate) batching: Batching,
 }
 
 /// Whether a bench that used `bench_cores` of its `cpus` CPUs was the bottleneck.
@@ -138,6 +140,7 @@ impl Report {
                 tick_rate: settings.tick_rate,
                 seed: settings.seed,
                 decode: settings.decode,
+                batching: settings.batching,
             },
             clients_wanted: settings.clients,
             clients_connected: measured.clients.iter().filter(|c| c.connected).count(),
