@@ -7,7 +7,7 @@
 //! symbol's frame for the current *window* ([`HubConfig::window`], a few milliseconds). Clients
 //! with the same set of subscribed symbols form a *group*. When the window closes, the hub joins
 //! the frames of each group's symbols into one `ticks` message (with the candles those ticks
-//! closed) and puts that one shared buffer in every member's queue: one allocation per group
+//! closed), in the group's [`Encoding`], and puts that one shared buffer in every member's queue: one allocation per group
 //! and window, one reference-count increment and one `try_send` per client and window, however
 //! many ticks the window held. A window of zero sends every tick on its own (batching off).
 //!
@@ -22,10 +22,12 @@ use std::{
     time::Duration,
 };
 
+use bytes::Bytes;
 use bytestring::ByteString;
 use futures_util::StreamExt;
 use ticker_shared::{
     Pong, ServerMessage,
+    binary::BinaryFrame,
     codec::{TickFrame, encode_candle},
 };
 use tokio::{
@@ -59,11 +61,30 @@ pub struct HubConfig {
     pub window: Duration,
 }
 
+/// How a client receives live ticks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Encoding {
+    /// JSON text frames (the default, and the only form on the event stream).
+    #[default]
+    Json,
+    /// Binary frames of [`ticker_shared::binary`] (the `ticker.v1.bin` subprotocol).
+    Binary,
+}
+
+/// A serialized `ticks` message in one [`Encoding`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payload {
+    /// JSON, for a text frame.
+    Text(ByteString),
+    /// The binary encoding, for a binary frame.
+    Binary(Bytes),
+}
+
 /// The live ticks of one window for one subscription set, shared by every client in the group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveFrame {
     /// The serialized `ticks` message.
-    pub text: ByteString,
+    pub payload: Payload,
     /// Each symbol in the frame with the sequence number of its last tick there, in symbol
     /// order: how far the frame moves a client's position (the event stream's cursor).
     pub positions: Arc<[(SymbolId, u64)]>,
@@ -94,15 +115,25 @@ pub struct ClientLink {
     pub outbox: mpsc::Sender<Outbound>,
     /// Told once if the hub drops the client.
     pub kick: oneshot::Sender<Kick>,
+    /// How the client receives live ticks.
+    pub encoding: Encoding,
 }
 
 impl ClientLink {
     /// A new link with a queue of `queue_bound` items, and the connection's ends of it: the
     /// queue to read and the kick to watch.
-    pub fn new(queue_bound: usize) -> (Self, mpsc::Receiver<Outbound>, oneshot::Receiver<Kick>) {
+    pub fn new(
+        queue_bound: usize,
+        encoding: Encoding,
+    ) -> (Self, mpsc::Receiver<Outbound>, oneshot::Receiver<Kick>) {
         let (outbox, queue) = mpsc::channel(queue_bound);
         let (kick, kicked) = oneshot::channel();
-        (ClientLink { outbox, kick }, queue, kicked)
+        let link = ClientLink {
+            outbox,
+            kick,
+            encoding,
+        };
+        (link, queue, kicked)
     }
 }
 
@@ -211,9 +242,11 @@ struct Member {
 /// Identifies a [`Group`].
 type GroupId = u64;
 
-/// The clients subscribed to exactly the same symbols: they are sent the same frames.
+/// The clients subscribed to exactly the same symbols in the same encoding: they are sent the
+/// same frames.
 #[derive(Debug)]
 struct Group {
+    encoding: Encoding,
     /// The subscribed symbols, sorted.
     symbols: Arc<[SymbolId]>,
     members: Vec<Member>,
@@ -223,6 +256,7 @@ struct Group {
 struct Client {
     outbox: mpsc::Sender<Outbound>,
     kick: Option<oneshot::Sender<Kick>>,
+    encoding: Encoding,
     /// The client's group and its position in the group's member list; `None` while it is
     /// subscribed to nothing. The position makes leaving O(1) however large the group.
     membership: Option<(GroupId, usize)>,
@@ -232,7 +266,7 @@ struct Client {
 #[derive(Debug, Default)]
 struct Groups {
     by_id: HashMap<GroupId, Group>,
-    by_symbols: HashMap<Arc<[SymbolId]>, GroupId>,
+    by_key: HashMap<(Encoding, Arc<[SymbolId]>), GroupId>,
     next_id: GroupId,
 }
 
@@ -250,7 +284,7 @@ impl Groups {
         if symbols.is_empty() {
             return;
         }
-        let id = match self.by_symbols.entry(symbols.clone()) {
+        let id = match self.by_key.entry((entry.encoding, symbols.clone())) {
             Entry::Occupied(existing) => *existing.get(),
             Entry::Vacant(vacant) => {
                 let id = self.next_id;
@@ -259,6 +293,7 @@ impl Groups {
                 self.by_id.insert(
                     id,
                     Group {
+                        encoding: entry.encoding,
                         symbols,
                         members: Vec::new(),
                     },
@@ -282,7 +317,7 @@ impl Groups {
         group.members.swap_remove(position);
         if group.members.is_empty() {
             let group = self.by_id.remove(&id).expect("present above");
-            self.by_symbols.remove(&group.symbols);
+            self.by_key.remove(&(group.encoding, group.symbols));
             return None;
         }
         group
@@ -302,8 +337,10 @@ enum Dropped {
 /// The ticks of the current window, per symbol.
 #[derive(Debug)]
 struct Window {
-    /// Per symbol, its ticks (and the candles they closed) in this window.
-    frames: Vec<TickFrame>,
+    /// Per symbol, its ticks (and the candles they closed) in this window, as JSON.
+    json: Vec<TickFrame>,
+    /// The same in the binary encoding.
+    binary: Vec<BinaryFrame>,
     /// The symbols with a tick in this window, in no particular order.
     touched: Vec<SymbolId>,
     /// Ticks in this window.
@@ -351,7 +388,8 @@ impl Hub {
             clients: HashMap::new(),
             groups: Groups::default(),
             window: Window {
-                frames: vec![TickFrame::new(); symbols],
+                json: vec![TickFrame::new(); symbols],
+                binary: vec![BinaryFrame::new(); symbols],
                 touched: Vec::new(),
                 ticks: 0,
                 closes_at: None,
@@ -409,13 +447,17 @@ impl Hub {
         };
         let id = applied.id;
         self.snapshot_cache[id.0] = None;
-        let frame = &mut self.window.frames[id.0];
-        if frame.is_empty() {
+        let (json, binary) = (&mut self.window.json[id.0], &mut self.window.binary[id.0]);
+        if json.is_empty() {
             self.window.touched.push(id);
         }
-        frame.push(&applied.encoded);
+        json.push(&applied.encoded);
+        if let Some(tick) = self.market.last(id) {
+            binary.push(tick, id.0);
+        }
         for update in &applied.closed {
-            frame.push_candle(&encode_candle(update));
+            json.push_candle(&encode_candle(update));
+            binary.push_candle(update, id.0);
         }
         self.window.ticks += 1;
         if self.config.window.is_zero() || self.window.ticks >= MAX_TICKS_PER_WINDOW {
@@ -442,17 +484,24 @@ impl Hub {
             if covered.is_empty() {
                 continue;
             }
-            let parts = covered.iter().map(|id| &window.frames[id.0]);
-            let Some(text) = TickFrame::join(parts.clone()) else {
+            let json = covered.iter().map(|id| &window.json[id.0]);
+            let payload = match group.encoding {
+                Encoding::Json => TickFrame::join(json.clone()).map(|t| Payload::Text(t.into())),
+                Encoding::Binary => {
+                    let binary = covered.iter().map(|id| &window.binary[id.0]);
+                    BinaryFrame::join(binary).map(|b| Payload::Binary(b.into()))
+                }
+            };
+            let Some(payload) = payload else {
                 continue;
             };
             let frame = LiveFrame {
-                text: text.into(),
+                payload,
                 positions: covered
                     .iter()
                     .map(|&id| (id, self.market.last_seq(id)))
                     .collect(),
-                ticks: parts.map(TickFrame::len).sum(),
+                ticks: json.map(TickFrame::len).sum(),
             };
             for member in &group.members {
                 if let Err(dropped) = deliver(&member.outbox, Outbound::Live(frame.clone())) {
@@ -462,7 +511,8 @@ impl Hub {
             deliveries += (frame.ticks * group.members.len()) as u64;
         }
         for id in window.touched.drain(..) {
-            window.frames[id.0].clear();
+            window.json[id.0].clear();
+            window.binary[id.0].clear();
         }
         window.ticks = 0;
         Metrics::add(&self.metrics.tick_deliveries, deliveries);
@@ -477,6 +527,7 @@ impl Hub {
                     Client {
                         outbox: link.outbox,
                         kick: Some(link.kick),
+                        encoding: link.encoding,
                         membership: None,
                     },
                 );
@@ -682,23 +733,25 @@ fn deliver(outbox: &mpsc::Sender<Outbound>, item: Outbound) -> Result<(), Droppe
 
 #[cfg(test)]
 mod tests {
-    use ticker_shared::{Price, Symbol, SymbolInfo, Tick, decode_server};
+    use ticker_shared::{Price, Symbol, SymbolInfo, Tick, binary, decode_server};
 
     use super::*;
     use crate::universe::Universe;
 
+    const SYMBOLS: [&str; 3] = ["AAPL", "MSFT", "NVDA"];
+
+    fn symbols() -> Vec<Symbol> {
+        SYMBOLS.iter().map(|s| Symbol::new(s).unwrap()).collect()
+    }
+
     fn hub_with_window(window: Duration) -> Hub {
-        let info = |s: &str| SymbolInfo {
-            symbol: Symbol::new(s).unwrap(),
-            name: s.into(),
+        let info = |symbol: Symbol| SymbolInfo {
+            name: symbol.to_string(),
+            symbol,
             tick_size: Price(1),
             reference_price: Price(100),
         };
-        let universe = Arc::new(Universe::new(vec![
-            info("AAPL"),
-            info("MSFT"),
-            info("NVDA"),
-        ]));
+        let universe = Arc::new(Universe::new(symbols().into_iter().map(info).collect()));
         Hub::new(
             Market::new(universe, 16),
             HubConfig { window },
@@ -737,7 +790,11 @@ mod tests {
     }
 
     fn connect(hub: &mut Hub, client: ClientId, bound: usize) -> TestClient {
-        let (link, outbox, kicked) = ClientLink::new(bound);
+        connect_as(hub, client, bound, Encoding::Json)
+    }
+
+    fn connect_as(hub: &mut Hub, client: ClientId, bound: usize, encoding: Encoding) -> TestClient {
+        let (link, outbox, kicked) = ClientLink::new(bound, encoding);
         hub.on_command(Command::Connect { client, link });
         TestClient { outbox, kicked }
     }
@@ -768,11 +825,18 @@ mod tests {
     fn decoded(items: &[Outbound]) -> (Vec<(String, u64)>, Vec<String>) {
         let (mut ticks, mut closed) = (Vec::new(), Vec::new());
         for item in items {
-            let text = match item {
-                Outbound::Live(frame) => &frame.text,
-                Outbound::Message(text) => text,
+            let message = match item {
+                Outbound::Live(LiveFrame {
+                    payload: Payload::Binary(bytes),
+                    ..
+                }) => binary::decode(bytes, &symbols()),
+                Outbound::Live(LiveFrame {
+                    payload: Payload::Text(text),
+                    ..
+                })
+                | Outbound::Message(text) => Ok(decode_server(text).expect("valid JSON")),
             };
-            match decode_server(text).expect("the hub sends valid messages") {
+            match message.expect("the hub sends valid messages") {
                 ServerMessage::Ticks { ticks: t, candles } => {
                     ticks.extend(t.into_iter().map(|t| (t.symbol.to_string(), t.seq)));
                     closed.extend(candles.into_iter().map(|c| c.symbol.to_string()));
@@ -787,6 +851,41 @@ mod tests {
         (ticks, closed)
     }
 
+    fn payload_ptr(frame: &LiveFrame) -> *const u8 {
+        match &frame.payload {
+            Payload::Text(text) => text.as_ptr(),
+            Payload::Binary(bytes) => bytes.as_ptr(),
+        }
+    }
+
+    #[test]
+    fn binary_and_json_clients_get_the_same_ticks_in_their_own_shared_frames() {
+        let mut hub = hub_with_window(Duration::from_millis(5));
+        let mut json = connect_as(&mut hub, 1, 16, Encoding::Json);
+        let mut binary = [2, 3].map(|id| connect_as(&mut hub, id, 16, Encoding::Binary));
+        for id in 1..=3 {
+            subscribe(&mut hub, id, &[0, 2]);
+        }
+        drain(&mut json);
+        binary.iter_mut().for_each(|c| drop(drain(c)));
+        hub.on_tick(tick_at("AAPL", 1, 1_000));
+        hub.on_tick(tick_at("NVDA", 1, 1_500));
+        hub.on_tick(tick_at("AAPL", 2, 2_000));
+        hub.flush();
+        let json_items = drain(&mut json);
+        let binary_items: Vec<Vec<Outbound>> = binary.iter_mut().map(drain).collect();
+        let binary_frames = [live(&binary_items[0]), live(&binary_items[1])];
+        assert!(matches!(binary_frames[0][0].payload, Payload::Binary(_)));
+        assert_eq!(
+            payload_ptr(&binary_frames[0][0]),
+            payload_ptr(&binary_frames[1][0])
+        );
+        assert_eq!(decoded(&json_items), decoded(&binary_items[0]));
+        let (ticks, candles) = decoded(&binary_items[0]);
+        assert_eq!(ticks.len(), 3);
+        assert_eq!(candles, vec!["AAPL".to_string()]);
+    }
+
     #[test]
     fn every_subscriber_gets_the_same_serialized_bytes() {
         let mut hub = hub();
@@ -799,8 +898,8 @@ mod tests {
         assert_eq!(received[0].len(), 1);
         assert_eq!(received[0], received[1]);
         assert_eq!(
-            received[0][0].text.as_ptr(),
-            received[1][0].text.as_ptr(),
+            payload_ptr(&received[0][0]),
+            payload_ptr(&received[1][0]),
             "one serialization, shared"
         );
     }
@@ -825,8 +924,8 @@ mod tests {
         assert!(frames.iter().all(|f| f.len() == 1), "{frames:?}");
         let (first, second, third) = (&frames[0][0], &frames[1][0], &frames[2][0]);
         assert_eq!(
-            first.text.as_ptr(),
-            second.text.as_ptr(),
+            payload_ptr(first),
+            payload_ptr(second),
             "same set, same bytes"
         );
         assert_eq!(first.ticks, 3);
@@ -956,7 +1055,7 @@ mod tests {
         });
         assert_eq!(hub.clients[&4].membership, None);
         assert_eq!(hub.groups.by_id.len(), 1, "the emptied group is gone");
-        assert_eq!(hub.groups.by_symbols.len(), 1);
+        assert_eq!(hub.groups.by_key.len(), 1);
     }
 
     #[test]

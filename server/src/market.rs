@@ -119,6 +119,11 @@ impl Market {
         })
     }
 
+    /// The latest tick of `id`, if it has ticked.
+    pub fn last(&self, id: SymbolId) -> Option<&Tick> {
+        self.books[id.0].last.as_ref()
+    }
+
     /// The sequence number of the latest tick of `id` (0 before the first).
     pub fn last_seq(&self, id: SymbolId) -> u64 {
         self.books[id.0].last.as_ref().map_or(0, |tick| tick.seq)

@@ -32,7 +32,7 @@ use crate::{
     admission::ConnectionPermit,
     app::AppState,
     feed::unix_millis,
-    hub::{ClientId, ClientLink, Kick, Outbound},
+    hub::{ClientId, ClientLink, Encoding, Kick, Outbound, Payload},
     metrics::Metrics,
     universe::SymbolId,
     ws::{MAX_DRAIN, kicked},
@@ -199,7 +199,7 @@ impl EventStream {
         body: mpsc::Sender<Bytes>,
         permit: ConnectionPermit,
     ) -> Self {
-        let (link, outbox, kicked) = ClientLink::new(app.limits.queue_bound);
+        let (link, outbox, kicked) = ClientLink::new(app.limits.queue_bound, Encoding::Json);
         EventStream {
             client,
             body,
@@ -337,7 +337,11 @@ impl EventStream {
                         .last_seq
                         .insert(universe.symbol(id).clone(), seq);
                 }
-                frame.text
+                match frame.payload {
+                    Payload::Text(text) => text,
+                    // An event stream registers as JSON, so the hub never sends it binary.
+                    Payload::Binary(_) => return,
+                }
             }
             Outbound::Message(message) => {
                 self.advance_by_message(&message);

@@ -21,12 +21,16 @@ use std::{
     cell::Cell, collections::HashSet, future::pending, pin::Pin, rc::Rc, sync::Arc, time::Duration,
 };
 
-use actix_web::{FromRequest, HttpRequest, HttpResponse, dev, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, dev, http::header, web};
 use actix_ws::{CloseCode, CloseReason, Session};
 use bytes::Bytes;
 use bytestring::ByteString;
 use futures_util::{Stream, future::Either};
-use ticker_shared::{ClientMessage, ErrorCode, ServerMessage, Symbol, close, decode_client};
+use ticker_shared::{
+    ClientMessage, ErrorCode, ServerMessage, Symbol,
+    binary::{SUBPROTOCOL_BINARY, SUBPROTOCOL_JSON},
+    close, decode_client,
+};
 use tokio::{
     sync::{mpsc, oneshot},
     time::{Instant, MissedTickBehavior},
@@ -41,7 +45,7 @@ use self::{
 use crate::{
     admission::ConnectionPermit,
     app::AppState,
-    hub::{ClientId, ClientLink, Kick, Outbound},
+    hub::{ClientId, ClientLink, Encoding, Kick, LiveFrame, Outbound, Payload},
     metrics::Metrics,
     universe::SymbolId,
 };
@@ -99,16 +103,45 @@ async fn start(
         payload: Box::pin(guarded) as Pin<Box<dyn Stream<Item = _>>>,
     };
     let body = web::Payload::from_request(&req, &mut guarded).await?;
-    let (response, session, stream) = actix_ws::handle(&req, body)?;
+    let (mut response, session, stream) = actix_ws::handle(&req, body)?;
+    let encoding = match mode {
+        Mode::Market => negotiate(&req, &mut response),
+        Mode::Echo => Encoding::Json,
+    };
     let client = app.next_client_id();
     let peer = req
         .peer_addr()
         .map(|addr| addr.to_string())
         .unwrap_or_default();
     let frames = InboundFrames::new(stream, app.limits.max_frame_bytes, tripped);
-    let connection = Connection::new(client, app, session, frames, permit, mode);
+    let connection = Connection::new(client, app, session, frames, permit, mode, encoding);
     actix_web::rt::spawn(connection.run().instrument(info_span!("ws", client, %peer)));
     Ok(response)
+}
+
+/// Picks the encoding from the subprotocols the client offers (`Sec-WebSocket-Protocol`):
+/// binary if it offers [`SUBPROTOCOL_BINARY`], else JSON. The chosen subprotocol is echoed in
+/// the response, as RFC 6455 requires; a client that offers none gets JSON and no header.
+fn negotiate(req: &HttpRequest, response: &mut HttpResponse) -> Encoding {
+    let offered: Vec<&str> = req
+        .headers()
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|list| list.split(','))
+        .map(str::trim)
+        .collect();
+    let (encoding, chosen) = if offered.contains(&SUBPROTOCOL_BINARY) {
+        (Encoding::Binary, SUBPROTOCOL_BINARY)
+    } else if offered.contains(&SUBPROTOCOL_JSON) {
+        (Encoding::Json, SUBPROTOCOL_JSON)
+    } else {
+        return Encoding::Json;
+    };
+    response.headers_mut().insert(
+        header::SEC_WEBSOCKET_PROTOCOL,
+        header::HeaderValue::from_static(chosen),
+    );
+    encoding
 }
 
 /// Why a connection ended.
@@ -186,8 +219,9 @@ impl Connection {
         frames: InboundFrames,
         permit: ConnectionPermit,
         mode: Mode,
+        encoding: Encoding,
     ) -> Self {
-        let (link, outbox, kicked) = ClientLink::new(app.limits.queue_bound);
+        let (link, outbox, kicked) = ClientLink::new(app.limits.queue_bound, encoding);
         let now = Instant::now();
         let limits = &app.limits;
         Connection {
@@ -475,7 +509,10 @@ impl Connection {
 
     async fn push(&mut self, item: Outbound) -> Result<(), Stop> {
         match item {
-            Outbound::Live(frame) => self.write(Outgoing::Text(frame.text)).await,
+            Outbound::Live(LiveFrame { payload, .. }) => match payload {
+                Payload::Text(text) => self.write(Outgoing::Text(text)).await,
+                Payload::Binary(bytes) => self.write(Outgoing::Binary(bytes)).await,
+            },
             Outbound::Message(message) => self.write(Outgoing::Text(message)).await,
         }
     }

@@ -334,3 +334,103 @@ async fn a_symbol_count_past_the_catalogue_simulates_synthetic_symbols() {
     consecutive_ticks(&mut client, "SIM0040", from, 3).await;
     server.stop().await.unwrap();
 }
+
+type Stream =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens `/ws` offering `protocols` (`Sec-WebSocket-Protocol`); returns the stream and the
+/// subprotocol the server chose, if any.
+async fn connect_offering(server: &TestServer, protocols: &str) -> (Stream, Option<String>) {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = server.url("ws", "/ws").into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("Sec-WebSocket-Protocol", protocols.parse().unwrap());
+    let (ws, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let chosen = response
+        .headers()
+        .get("Sec-WebSocket-Protocol")
+        .map(|value| value.to_str().unwrap().to_owned());
+    (ws, chosen)
+}
+
+#[actix_web::test]
+async fn a_client_offering_the_binary_subprotocol_gets_live_ticks_in_binary_frames() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let server = TestServer::start(test_config()).await;
+    let (mut ws, chosen) = connect_offering(&server, "ticker.v1.bin, ticker.v1.json").await;
+    assert_eq!(chosen.as_deref(), Some("ticker.v1.bin"));
+    async fn next(ws: &mut Stream) -> Message {
+        tokio::time::timeout(common::DEADLINE, ws.next())
+            .await
+            .expect("a frame in time")
+            .expect("the stream goes on")
+            .expect("a frame")
+    }
+    let Message::Text(hello) = next(&mut ws).await else {
+        panic!("hello is JSON text")
+    };
+    let Ok(ServerMessage::Hello(hello)) = ticker_shared::decode_server(&hello) else {
+        panic!("hello first")
+    };
+    let symbols: Vec<Symbol> = hello.symbols.iter().map(|s| s.symbol.clone()).collect();
+    let subscribe = ClientMessage::Subscribe {
+        symbols: SymbolList::Only(vec![symbol("MSFT")]),
+    };
+    ws.send(Message::text(subscribe.to_json())).await.unwrap();
+    let (mut last, mut binary_ticks) = (None, 0);
+    while binary_ticks < 20 {
+        match next(&mut ws).await {
+            Message::Text(text) => match ticker_shared::decode_server(&text).unwrap() {
+                ServerMessage::Snapshot(snapshot) => {
+                    last = Some(snapshot.quote.map_or(0, |q| q.seq));
+                }
+                other => panic!("live ticks come in binary frames, got {other:?}"),
+            },
+            Message::Binary(bytes) => {
+                let Ok(ServerMessage::Ticks { ticks, .. }) =
+                    ticker_shared::binary::decode(&bytes, &symbols)
+                else {
+                    panic!("a binary ticks message")
+                };
+                for tick in ticks {
+                    assert_eq!(tick.symbol.as_str(), "MSFT");
+                    let after = last.expect("the snapshot comes before the ticks");
+                    assert_eq!(tick.seq, after + 1, "gap or duplicate after {after}");
+                    last = Some(tick.seq);
+                    binary_ticks += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[actix_web::test]
+async fn json_is_chosen_when_offered_alone_and_used_when_nothing_is_offered() {
+    let server = TestServer::start(test_config()).await;
+    let (_json, chosen) = connect_offering(&server, "ticker.v1.json").await;
+    assert_eq!(chosen.as_deref(), Some("ticker.v1.json"));
+    // Offering only subprotocols Ticker does not speak: the server answers without the header
+    // (a client that insists on one of them then gives up, as RFC 6455 says).
+    let stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let protocols = "Sec-WebSocket-Protocol: chat, superchat\r\n";
+    let (_raw, head) = RawClient::handshake_with(
+        stream,
+        server.addr,
+        "/ws",
+        "dGhlIHNhbXBsZSBub25jZQ==",
+        protocols,
+    )
+    .await;
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    assert!(
+        !head.to_ascii_lowercase().contains("sec-websocket-protocol"),
+        "{head}"
+    );
+    let (mut client, _) = server.connect().await;
+    let after = subscribe_from_snapshot(&mut client, "AAPL").await;
+    consecutive_ticks(&mut client, "AAPL", after, 5).await;
+}

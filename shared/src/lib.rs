@@ -8,6 +8,8 @@
 //! - [`message`]: [`ClientMessage`] and [`ServerMessage`], the `type`-tagged JSON messages.
 //! - [`codec`]: total decoding of client input ([`decode_client`]) and encoding helpers,
 //!   including the batched `ticks` frame built from pre-serialized ticks.
+//! - [`binary`]: the compact binary form of `ticks` messages, for clients that negotiate the
+//!   `ticker.v1.bin` subprotocol (JSON stays the default).
 //! - [`close`]: the WebSocket close codes the server uses and what each means.
 //! - [`sse`]: the Server-Sent Events fallback transport: its event names and
 //!   [`ResumeCursor`], the resume position as text carried in event ids (`Last-Event-ID`).
@@ -18,6 +20,7 @@
 //! fixtures under `tests/fixtures/` pin the exact wire format.
 
 pub mod backoff;
+pub mod binary;
 pub mod close;
 pub mod codec;
 pub mod market;
