@@ -17,7 +17,7 @@ use tokio::{
 use tokio_tungstenite::{
     MaybeTlsStream, WebSocketStream,
     tungstenite::{
-        Error as WsError, Message, Utf8Bytes, error::ProtocolError, protocol::CloseFrame,
+        Bytes, Error as WsError, Message, Utf8Bytes, error::ProtocolError, protocol::CloseFrame,
     },
 };
 
@@ -167,8 +167,13 @@ pub async fn healthy(
     let mut report = HealthyReport::default();
     let mut checker = SeqChecker::default();
     loop {
-        let (text, received) = match next_text(&mut ws, &mut phase, Phase::Done).await {
+        let (text, received) = match next_data(&mut ws, &mut phase, Phase::Done).await {
             Read::Text(text, received) => (text, received),
+            Read::Binary(..) => {
+                // This client speaks JSON only; the server must not send it binary frames.
+                report.undecodable += 1;
+                continue;
+            }
             Read::Ended(how) => {
                 report.ended_early = Some(how);
                 break;
@@ -208,14 +213,17 @@ pub async fn healthy(
 pub enum Read {
     /// A text frame and when it was received (Unix ms).
     Text(Utf8Bytes, f64),
+    /// A binary frame and when it was received (Unix ms).
+    Binary(Bytes, f64),
     /// The connection ended; how.
     Ended(String),
     /// The run told the client to stop.
     Stopped,
 }
 
-/// Waits for the next text frame on `ws`, skipping other frames, until `stage` becomes `done`.
-pub async fn next_text<S, T>(
+/// Waits for the next data frame on `ws`, skipping control frames, until `stage` becomes
+/// `done`.
+pub async fn next_data<S, T>(
     ws: &mut WebSocketStream<S>,
     stage: &mut watch::Receiver<T>,
     done: T,
@@ -237,6 +245,7 @@ where
         let received = unix_millis_f64();
         return match message {
             Some(Ok(Message::Text(text))) => Read::Text(text, received),
+            Some(Ok(Message::Binary(bytes))) => Read::Binary(bytes, received),
             Some(Ok(Message::Close(frame))) => Read::Ended(describe_close(frame.as_ref())),
             Some(Ok(_)) => continue,
             Some(Err(err)) => Read::Ended(describe_end(Some(err))),

@@ -7,17 +7,28 @@ use anyhow::{Context, Result, bail};
 use futures_util::StreamExt;
 use ticker_shared::{Hello, ServerMessage, decode_server};
 use tokio::{net::TcpStream, task::JoinHandle};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite::Message};
+use tokio_tungstenite::{
+    MaybeTlsStream, WebSocketStream,
+    tungstenite::{Message, client::IntoClientRequest},
+};
 
 use crate::clients::describe_end;
 
 /// A client's WebSocket.
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// Connects to `url` and reads the server's `hello`, all within `timeout`.
-pub async fn open(url: &str, timeout: Duration) -> Result<(Ws, Hello)> {
+/// Connects to `url`, offering `subprotocol` if given (`Sec-WebSocket-Protocol`), and reads the
+/// server's `hello`, all within `timeout`. A server that does not accept the subprotocol fails
+/// the connection.
+pub async fn open(url: &str, subprotocol: Option<&str>, timeout: Duration) -> Result<(Ws, Hello)> {
     let opening = async {
-        let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
+        let mut request = url.into_client_request()?;
+        if let Some(subprotocol) = subprotocol {
+            request
+                .headers_mut()
+                .insert("Sec-WebSocket-Protocol", subprotocol.parse()?);
+        }
+        let (mut ws, _) = tokio_tungstenite::connect_async(request).await?;
         loop {
             match ws.next().await {
                 Some(Ok(Message::Text(text))) => match decode_server(&text) {

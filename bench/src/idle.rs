@@ -244,7 +244,7 @@ async fn hold(
     mut stop: watch::Receiver<bool>,
     connected: oneshot::Sender<Result<(), String>>,
 ) -> Option<String> {
-    let mut ws = match connect::open(&url, timeout).await {
+    let mut ws = match connect::open(&url, None, timeout).await {
         Ok((ws, _hello)) => ws,
         Err(err) => {
             let _ = connected.send(Err(err.to_string()));

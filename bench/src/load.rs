@@ -14,7 +14,7 @@ use futures_util::future::join_all;
 use tokio::sync::{oneshot, watch};
 
 use self::{
-    client::{ClientReport, Decode, Stage},
+    client::{ClientReport, Decode, Encoding, Stage},
     report::Report,
 };
 use crate::{
@@ -71,6 +71,9 @@ pub struct Load {
     /// every message with `ticker_shared`.
     #[arg(long, value_enum, default_value_t = Decode::Light)]
     pub decode: Decode,
+    /// How clients ask for live ticks: JSON, or Ticker's binary subprotocol.
+    #[arg(long, value_enum, default_value_t = Encoding::Json)]
+    pub encoding: Encoding,
     /// Whether the server joins ticks into frames (`off`: one tick per frame).
     #[arg(long, value_enum, default_value_t = Batching::On)]
     pub batching: Batching,
@@ -89,6 +92,7 @@ struct Settings {
     tick_rate: f64,
     seed: u64,
     decode: Decode,
+    encoding: Encoding,
     batching: Batching,
 }
 
@@ -156,6 +160,7 @@ impl Load {
             tick_rate: self.tick_rate,
             seed: self.seed,
             decode: self.decode,
+            encoding: self.encoding,
             batching: self.batching,
         }
     }
@@ -209,6 +214,7 @@ async fn measure(target: &Target, settings: &Settings, open_file_limit: u64) -> 
             settings.symbols,
             settings.connect_timeout,
             settings.decode,
+            settings.encoding,
             stage_rx.clone(),
             done,
         )

@@ -186,6 +186,7 @@ impl Suite {
             tick_rate,
             seed: self.seed,
             decode: Decode::Light,
+            encoding: load::client::Encoding::Json,
             batching: crate::server::Batching::On,
         }
     }

@@ -4,12 +4,16 @@
 use std::time::Duration;
 
 use futures_util::SinkExt;
-use ticker_shared::{ClientMessage, Hello, ServerMessage, SymbolList, decode_server};
+use ticker_shared::{
+    ClientMessage, Hello, ServerMessage, Symbol, SymbolList,
+    binary::{self, SUBPROTOCOL_BINARY},
+    decode_server,
+};
 use tokio::sync::{oneshot, watch};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::{
-    clients::{Read, next_text},
+    clients::{Read, next_data},
     connect,
     stats::Histogram,
 };
@@ -30,10 +34,23 @@ pub enum Stage {
 #[serde(rename_all = "snake_case")]
 pub enum Decode {
     /// Only the `ts` fields of a `ticks` frame, found by a scan (other messages, and frames
-    /// not in the exact shape `ticker_shared` writes, are decoded in full).
+    /// not in the exact shape `ticker_shared` writes, are decoded in full); in a binary frame,
+    /// read with `ticker_shared::binary::tick_timestamps`.
     Light,
     /// Every message decoded into `ticker_shared` types.
     Full,
+}
+
+/// How the client asks the server to send live ticks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Encoding {
+    /// JSON text frames (the protocol's default; no subprotocol offered).
+    #[default]
+    Json,
+    /// Ticker's compact binary frames: offers the `ticker.v1.bin` subprotocol (the peers do not
+    /// speak it, so they refuse the connection).
+    Binary,
 }
 
 /// What one client saw while the run was measuring.
@@ -106,20 +123,23 @@ pub async fn run(
     symbol_count: usize,
     timeout: Duration,
     decode: Decode,
+    encoding: Encoding,
     mut stage: watch::Receiver<Stage>,
     connected: oneshot::Sender<Result<(), String>>,
 ) -> ClientReport {
     let mut report = ClientReport::default();
     let opened = async {
-        let (mut ws, hello) = connect::open(&url, timeout).await?;
+        let subprotocol = (encoding == Encoding::Binary).then_some(SUBPROTOCOL_BINARY);
+        let (mut ws, hello) = connect::open(&url, subprotocol, timeout).await?;
         let subscribe = ClientMessage::Subscribe {
             symbols: symbols(&hello, symbol_count),
         };
         ws.send(Message::text(subscribe.to_json())).await?;
-        anyhow::Ok(ws)
+        let names: Vec<Symbol> = hello.symbols.into_iter().map(|s| s.symbol).collect();
+        anyhow::Ok((ws, names))
     };
-    let mut ws = match opened.await {
-        Ok(ws) => ws,
+    let (mut ws, names) = match opened.await {
+        Ok(opened) => opened,
         Err(err) => {
             let _ = connected.send(Err(err.to_string()));
             return report;
@@ -129,27 +149,32 @@ pub async fn run(
     let _ = connected.send(Ok(()));
     let mut stamps = Vec::new();
     loop {
-        let (text, received) = match next_text(&mut ws, &mut stage, Stage::Done).await {
-            Read::Text(text, received) => (text, received),
+        let (len, received) = match next_data(&mut ws, &mut stage, Stage::Done).await {
+            Read::Text(text, received) => {
+                let light = decode == Decode::Light && tick_timestamps(&text, &mut stamps);
+                if !light {
+                    count_stamps(decode_server(&text).ok(), &mut stamps, &mut report);
+                }
+                (text.len(), received)
+            }
+            Read::Binary(bytes, received) => {
+                let light =
+                    decode == Decode::Light && binary::tick_timestamps(&bytes, &mut stamps).is_ok();
+                if !light {
+                    let decoded = binary::decode(&bytes, &names).ok();
+                    count_stamps(decoded, &mut stamps, &mut report);
+                }
+                (bytes.len(), received)
+            }
             Read::Ended(how) => {
                 report.ended_early = Some(how);
                 break;
             }
             Read::Stopped => break,
         };
-        let light = decode == Decode::Light && tick_timestamps(&text, &mut stamps);
-        if !light {
-            stamps.clear();
-            match decode_server(&text) {
-                Ok(ServerMessage::Ticks { ticks, .. }) => stamps.extend(ticks.iter().map(|t| t.ts)),
-                Ok(ServerMessage::Error(_)) => report.errors += 1,
-                Ok(_) => {}
-                Err(_) => report.undecodable += 1,
-            }
-        }
         if *stage.borrow() == Stage::Measure {
             report.frames += 1;
-            report.bytes += text.len() as u64;
+            report.bytes += len as u64;
             report.ticks += stamps.len() as u64;
             for &ts in &stamps {
                 report.latency.record(received - ts as f64);
@@ -161,6 +186,18 @@ pub async fn run(
         let _ = ws.close(None).await;
     }
     report
+}
+
+/// Puts the timestamps of a decoded message's ticks in `stamps` (none for other messages) and
+/// counts errors and what did not decode.
+fn count_stamps(message: Option<ServerMessage>, stamps: &mut Vec<i64>, report: &mut ClientReport) {
+    stamps.clear();
+    match message {
+        Some(ServerMessage::Ticks { ticks, .. }) => stamps.extend(ticks.iter().map(|t| t.ts)),
+        Some(ServerMessage::Error(_)) => report.errors += 1,
+        Some(_) => {}
+        None => report.undecodable += 1,
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,10 @@ use std::{fmt::Write, time::Duration};
 
 use serde::Serialize;
 
-use super::{Measured, Settings, client::Decode};
+use super::{
+    Measured, Settings,
+    client::{Decode, Encoding},
+};
 use crate::{
     output::{self, Machine},
     proc::CpuUse,
@@ -92,6 +95,7 @@ pub(crate) struct SettingsOut {
     pub(crate) tick_rate: f64,
     pub(crate) seed: u64,
     pub(crate) decode: Decode,
+    pub(crate) encoding: Encoding,
     pub(crate) batching: Batching,
 }
 
@@ -140,6 +144,7 @@ impl Report {
                 tick_rate: settings.tick_rate,
                 seed: settings.seed,
                 decode: settings.decode,
+                encoding: settings.encoding,
                 batching: settings.batching,
             },
             clients_wanted: settings.clients,

@@ -10,7 +10,12 @@ use futures_util::{
 use gloo_net::websocket::{Message, WebSocketError, futures::WebSocket};
 use gloo_timers::future::IntervalStream;
 use leptos::prelude::*;
-use ticker_shared::{ClientMessage, ServerMessage, backoff::Backoff, decode_server};
+use ticker_shared::{
+    ClientMessage, ServerMessage, Symbol,
+    backoff::Backoff,
+    binary::{self, SUBPROTOCOL_BINARY, SUBPROTOCOL_JSON},
+    decode_server,
+};
 
 use super::{DEFAULT_HEARTBEAT_MS, SILENT_HEARTBEATS, ended};
 use crate::{
@@ -20,8 +25,12 @@ use crate::{
 };
 
 /// Runs one connection to `url` until it ends.
+///
+/// The socket offers the binary subprotocol first: a server that accepts it sends live ticks as
+/// compact binary frames (decoded against the `hello`'s symbol list), everything else as JSON.
 pub async fn session(dashboard: &Rc<Dashboard>, url: &str, backoff: &mut Backoff) -> SessionEnd {
-    let socket = match WebSocket::open(url) {
+    let socket = match WebSocket::open_with_protocols(url, &[SUBPROTOCOL_BINARY, SUBPROTOCOL_JSON])
+    {
         Ok(socket) => socket,
         Err(err) => return SessionEnd::NotOpened(err.to_string()),
     };
@@ -30,35 +39,15 @@ pub async fn session(dashboard: &Rc<Dashboard>, url: &str, backoff: &mut Backoff
     let mut ticks = IntervalStream::new(heartbeat_ms as u32);
     let mut last_heard = wall_clock();
     let mut live = false;
+    // The `hello`'s symbols, in order: binary frames name symbols by their index here.
+    let mut symbols: Vec<Symbol> = Vec::new();
     loop {
-        match select(stream.next(), ticks.next()).await {
+        let decoded = match select(stream.next(), ticks.next()).await {
             Either::Left((Some(Ok(Message::Text(text))), _)) => {
-                last_heard = wall_clock();
-                let message = match decode_server(&text) {
-                    Ok(message) => message,
-                    Err(err) => {
-                        tracing::warn!(error = %err, "undecodable server message");
-                        continue;
-                    }
-                };
-                if matches!(message, ServerMessage::Hello(_)) {
-                    live = true;
-                    dashboard.signals().status.set(ConnectionStatus::Live);
-                    backoff.reset();
-                }
-                for reply in dashboard.receive(message) {
-                    if let Err(err) = send(&mut sink, &reply).await {
-                        return ended(live, err.to_string());
-                    }
-                }
-                let announced = dashboard.heartbeat_interval_ms();
-                if announced > 0 && announced != heartbeat_ms {
-                    heartbeat_ms = announced;
-                    ticks = IntervalStream::new(heartbeat_ms as u32);
-                }
+                decode_server(&text).map_err(|err| err.to_string())
             }
-            Either::Left((Some(Ok(Message::Bytes(_))), _)) => {
-                tracing::warn!("ignored a binary frame")
+            Either::Left((Some(Ok(Message::Bytes(bytes))), _)) => {
+                binary::decode(&bytes, &symbols).map_err(|err| err.to_string())
             }
             Either::Left((Some(Err(err)), _)) => return ended(live, err.to_string()),
             Either::Left((None, _)) => return ended(live, "closed"),
@@ -70,7 +59,32 @@ pub async fn session(dashboard: &Rc<Dashboard>, url: &str, backoff: &mut Backoff
                 if let Err(err) = send(&mut sink, &ping).await {
                     return ended(live, err.to_string());
                 }
+                continue;
             }
+        };
+        last_heard = wall_clock();
+        let message = match decoded {
+            Ok(message) => message,
+            Err(err) => {
+                tracing::warn!(error = %err, "undecodable server message");
+                continue;
+            }
+        };
+        if let ServerMessage::Hello(hello) = &message {
+            symbols = hello.symbols.iter().map(|s| s.symbol.clone()).collect();
+            live = true;
+            dashboard.signals().status.set(ConnectionStatus::Live);
+            backoff.reset();
+        }
+        for reply in dashboard.receive(message) {
+            if let Err(err) = send(&mut sink, &reply).await {
+                return ended(live, err.to_string());
+            }
+        }
+        let announced = dashboard.heartbeat_interval_ms();
+        if announced > 0 && announced != heartbeat_ms {
+            heartbeat_ms = announced;
+            ticks = IntervalStream::new(heartbeat_ms as u32);
         }
     }
 }
