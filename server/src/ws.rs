@@ -45,7 +45,7 @@ use self::{
 use crate::{
     admission::ConnectionPermit,
     app::AppState,
-    hub::{ClientId, ClientLink, Encoding, Kick, LiveFrame, Outbound, Payload},
+    hub::{ClientId, ClientLink, Encoding, Kick, Outbound, Payload},
     metrics::Metrics,
     universe::SymbolId,
 };
@@ -509,9 +509,9 @@ impl Connection {
 
     async fn push(&mut self, item: Outbound) -> Result<(), Stop> {
         match item {
-            Outbound::Live(LiveFrame { payload, .. }) => match payload {
-                Payload::Text(text) => self.write(Outgoing::Text(text)).await,
-                Payload::Binary(bytes) => self.write(Outgoing::Binary(bytes)).await,
+            Outbound::Live(frame) => match &frame.payload {
+                Payload::Text(text) => self.write(Outgoing::Text(text.clone())).await,
+                Payload::Binary(bytes) => self.write(Outgoing::Binary(bytes.clone())).await,
             },
             Outbound::Message(message) => self.write(Outgoing::Text(message)).await,
         }
