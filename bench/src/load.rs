@@ -77,6 +77,10 @@ pub struct Load {
     /// Whether the server joins ticks into frames (`off`: one tick per frame).
     #[arg(long, value_enum, default_value_t = Batching::On)]
     pub batching: Batching,
+    /// Ticker's `--batch-window` (e.g. `5ms`), instead of what `--batching` implies; for
+    /// choosing the window by measurement. Ignored by the peers.
+    #[arg(long, value_parser = humantime::parse_duration, conflicts_with_all = ["peer", "url"])]
+    pub batch_window: Option<Duration>,
 }
 
 /// The options with `--quick` and the defaults applied.
@@ -94,6 +98,7 @@ struct Settings {
     decode: Decode,
     encoding: Encoding,
     batching: Batching,
+    batch_window: Option<Duration>,
 }
 
 impl Settings {
@@ -103,7 +108,12 @@ impl Settings {
             symbols: self.market_symbols,
             tick_rate: self.tick_rate,
             seed: self.seed,
-            batching: self.batching,
+            // An explicit window is Ticker's batching, whatever `--batching` says.
+            batching: if self.batch_window.is_some() {
+                Batching::On
+            } else {
+                self.batching
+            },
         }
     }
 
@@ -112,14 +122,19 @@ impl Settings {
     fn server_args(&self) -> Vec<String> {
         // Every client connects from 127.0.0.1; a few more for good measure.
         let connections = (self.clients + 16).to_string();
-        vec![
+        let mut args = vec![
             "--backfill".into(),
             "2m".into(),
             "--max-connections".into(),
             connections.clone(),
             "--max-connections-per-ip".into(),
             connections,
-        ]
+        ];
+        if let Some(window) = self.batch_window {
+            let window = humantime::format_duration(window).to_string();
+            args.extend(["--batch-window".into(), window]);
+        }
+        args
     }
 }
 
@@ -162,6 +177,7 @@ impl Load {
             decode: self.decode,
             encoding: self.encoding,
             batching: self.batching,
+            batch_window: self.batch_window,
         }
     }
 

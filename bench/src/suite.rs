@@ -20,9 +20,12 @@ use serde::Serialize;
 use crate::{
     Common,
     idle::{self, Idle},
-    load::{self, Load, client::Decode},
+    load::{
+        self, Load,
+        client::{Decode, Encoding},
+    },
     output,
-    server::{External, Peer},
+    server::{Batching, External, Peer},
 };
 
 /// Options of `ticker-bench suite`.
@@ -46,7 +49,7 @@ pub struct Suite {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "ticker,python,node"
+        default_value = "ticker,ticker-binary,python,node"
     )]
     pub servers: Vec<Contender>,
     /// Symbols in the market every server simulates.
@@ -67,33 +70,48 @@ pub struct Suite {
     /// Latency scenario: how long to measure.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     pub duration: Duration,
-    /// Warm-up before every measurement (latency and sweep).
+    /// Warm-up before every measurement (latency and sweeps).
     #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
     pub warmup: Duration,
-    /// Idle scenario: connections per server (`ticker-bench idle` alone defaults to 10,000,
-    /// which takes long on a small machine).
-    #[arg(long, default_value_t = 2_000)]
+    /// Idle scenario: connections per server.
+    #[arg(long, default_value_t = 10_000)]
     pub idle_clients: usize,
-    /// Sweep: tick rates per symbol, in increasing order; every client subscribes to every
-    /// symbol. (On a 2-core machine each peer kept up with 800 and every server with 200;
-    /// lower rates told little.)
-    #[arg(long, value_delimiter = ',', default_value = "100,200,400,800")]
+    /// Sweeps: clients, each subscribed to every symbol.
+    #[arg(long, default_value_t = 1_000)]
+    pub sweep_clients: usize,
+    /// Batched sweep: tick rates per symbol, in increasing order.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "10,20,40,100,200,400,800"
+    )]
     pub sweep_rates: Vec<f64>,
-    /// Sweep: how long to measure each rate.
+    /// One-tick-per-frame sweep (batching off everywhere): tick rates per symbol.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,5,10,20,40")]
+    pub unbatched_rates: Vec<f64>,
+    /// Sweeps: how long to measure each rate.
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     pub sweep_duration: Duration,
-    /// Sweep: a server's sweep stops after the first rate where its p99 exceeds this (or it
+    /// Sweeps: a server's sweep stops after the first rate where its p99 exceeds this (or it
     /// loses a client, delivers under 90 % of the ticks, or logs a warning).
     #[arg(long, default_value_t = 25.0)]
     pub sweep_p99_limit_ms: f64,
+    /// Ticker's batch windows to compare (sweep clients, every symbol, at `--window-rate`).
+    #[arg(long, value_delimiter = ',', value_parser = humantime::parse_duration, default_value = "0s,2ms,5ms,10ms,20ms")]
+    pub windows: Vec<Duration>,
+    /// The tick rate per symbol of the window comparison.
+    #[arg(long, default_value_t = 40.0)]
+    pub window_rate: f64,
 }
 
-/// A server the suite compares.
+/// A server the suite compares, with how its clients ask for ticks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Contender {
-    /// Ticker's binary.
+    /// Ticker's binary, clients speaking JSON (the default protocol).
     Ticker,
+    /// Ticker's binary, clients negotiating the binary subprotocol.
+    TickerBinary,
     /// The Python `websockets` peer.
     Python,
     /// The Node `ws` peer.
@@ -103,9 +121,21 @@ pub enum Contender {
 impl Contender {
     fn peer(self) -> Option<Peer> {
         match self {
-            Contender::Ticker => None,
+            Contender::Ticker | Contender::TickerBinary => None,
             Contender::Python => Some(Peer::Python),
             Contender::Node => Some(Peer::Node),
+        }
+    }
+
+    /// Whether this is one of the peers (not Ticker).
+    pub fn is_peer(self) -> bool {
+        self.peer().is_some()
+    }
+
+    fn encoding(self) -> Encoding {
+        match self {
+            Contender::TickerBinary => Encoding::Binary,
+            _ => Encoding::Json,
         }
     }
 
@@ -113,6 +143,7 @@ impl Contender {
     pub fn name(self) -> &'static str {
         match self {
             Contender::Ticker => "Ticker",
+            Contender::TickerBinary => "Ticker, binary",
             Contender::Python => "Python websockets",
             Contender::Node => "Node ws",
         }
@@ -138,10 +169,14 @@ pub struct Results {
     pub options: Suite,
     /// Latency: one per server.
     pub latency: Vec<(Contender, Outcome<load::report::Report>)>,
-    /// Idle memory: one per server.
+    /// Idle memory: one per server (Ticker once: the encoding does not matter).
     pub idle: Vec<(Contender, Outcome<idle::Report>)>,
-    /// The sweep: per server, the rates run in order.
+    /// The batched sweep: per server, the rates run in order.
     pub sweep: Vec<(Contender, Sweep)>,
+    /// The one-tick-per-frame sweep (batching off everywhere).
+    pub unbatched: Vec<(Contender, Sweep)>,
+    /// Ticker's batch windows compared.
+    pub windows: Vec<(Duration, Outcome<load::report::Report>)>,
     /// The whole suite, in seconds.
     pub run_seconds: f64,
 }
@@ -166,29 +201,63 @@ impl Suite {
         }
     }
 
-    /// The load run of `contender` with `clients` × `symbols` at `tick_rate` for `duration`.
-    fn load(
-        &self,
-        contender: Contender,
-        symbols: usize,
-        tick_rate: f64,
-        duration: Duration,
-    ) -> Load {
+    /// The load run of `contender`: `clients` × `symbols` (0: all) at `tick_rate`.
+    fn load(&self, contender: Contender, shape: Shape, batching: Batching) -> Load {
         Load {
             common: self.common(self.warmup),
             external: self.external(contender),
-            clients: Some(self.clients),
-            symbols,
-            duration: Some(duration),
+            clients: Some(shape.clients),
+            symbols: shape.symbols,
+            duration: Some(shape.duration),
             connect_rate: 500.0,
             connect_timeout: Duration::from_secs(10),
             market_symbols: self.market_symbols,
-            tick_rate,
+            tick_rate: shape.tick_rate,
             seed: self.seed,
             decode: Decode::Light,
-            encoding: load::client::Encoding::Json,
-            batching: crate::server::Batching::On,
+            encoding: contender.encoding(),
+            batching,
+            batch_window: None,
         }
+    }
+
+    /// The sweep's shape at `rate`: every client subscribed to every symbol.
+    fn sweep_shape(&self, tick_rate: f64) -> Shape {
+        Shape {
+            clients: self.sweep_clients,
+            symbols: 0,
+            tick_rate,
+            duration: self.sweep_duration,
+        }
+    }
+
+    /// Runs `rates` against each of `contenders` with `batching`, each server until the first
+    /// rate it does not keep up with.
+    async fn sweep(
+        &self,
+        what: &str,
+        contenders: &[Contender],
+        rates: &[f64],
+        batching: Batching,
+    ) -> Result<Vec<(Contender, Sweep)>> {
+        let mut sweeps = Vec::new();
+        for &contender in contenders {
+            let mut done = Vec::new();
+            for &rate in rates {
+                progress(&format!("{what}: {} at {rate} ticks/s", contender.name()));
+                let load = self.load(contender, self.sweep_shape(rate), batching);
+                let outcome = emit(load.report().await)?;
+                let go_on = outcome
+                    .as_ref()
+                    .is_ok_and(|report| markdown::sustained(report, self.sweep_p99_limit_ms));
+                done.push((rate, outcome));
+                if !go_on {
+                    break;
+                }
+            }
+            sweeps.push((contender, done));
+        }
+        Ok(sweeps)
     }
 
     /// Runs every scenario against every server, writes the page and prints every run's
@@ -200,11 +269,21 @@ impl Suite {
         let mut latency = Vec::new();
         for &contender in &self.servers {
             progress(&format!("latency: {}", contender.name()));
-            let load = self.load(contender, self.symbols, self.tick_rate, self.duration);
+            let shape = Shape {
+                clients: self.clients,
+                symbols: self.symbols,
+                tick_rate: self.tick_rate,
+                duration: self.duration,
+            };
+            let load = self.load(contender, shape, Batching::On);
             latency.push((contender, emit(load.report().await)?));
         }
         let mut idle = Vec::new();
-        for &contender in &self.servers {
+        for &contender in self
+            .servers
+            .iter()
+            .filter(|&&c| c != Contender::TickerBinary)
+        {
             progress(&format!(
                 "idle memory: {} ({} connections)",
                 contender.name(),
@@ -214,28 +293,44 @@ impl Suite {
                 common: self.common(self.warmup),
                 external: self.external(contender),
                 clients: Some(self.idle_clients),
-                connect_rate: 500.0,
+                connect_rate: 1_000.0,
                 connect_timeout: Duration::from_secs(10),
                 hold: Duration::from_secs(3),
             };
             idle.push((contender, emit(run.report().await)?));
         }
-        let mut sweep = Vec::new();
-        for &contender in &self.servers {
-            let mut rates = Vec::new();
-            for &rate in &self.sweep_rates {
-                progress(&format!("sweep: {} at {rate} ticks/s", contender.name()));
-                let load = self.load(contender, 0, rate, self.sweep_duration);
-                let outcome = emit(load.report().await)?;
-                let go_on = outcome
-                    .as_ref()
-                    .is_ok_and(|report| markdown::sustained(report, self.sweep_p99_limit_ms));
-                rates.push((rate, outcome));
-                if !go_on {
-                    break;
-                }
+        let sweep = self
+            .sweep("sweep", &self.servers, &self.sweep_rates, Batching::On)
+            .await?;
+        let unbatched: Vec<Contender> = self
+            .servers
+            .iter()
+            .copied()
+            .filter(|&c| c != Contender::TickerBinary)
+            .collect();
+        let unbatched = self
+            .sweep(
+                "one tick per frame",
+                &unbatched,
+                &self.unbatched_rates,
+                Batching::Off,
+            )
+            .await?;
+        let mut windows = Vec::new();
+        if self.servers.contains(&Contender::Ticker) {
+            for &window in &self.windows {
+                progress(&format!(
+                    "batch window {}",
+                    humantime::format_duration(window)
+                ));
+                let mut load = self.load(
+                    Contender::Ticker,
+                    self.sweep_shape(self.window_rate),
+                    Batching::On,
+                );
+                load.batch_window = Some(window);
+                windows.push((window, emit(load.report().await)?));
             }
-            sweep.push((contender, rates));
         }
         let machine = latency
             .iter()
@@ -248,6 +343,8 @@ impl Suite {
             latency,
             idle,
             sweep,
+            unbatched,
+            windows,
             run_seconds: started.elapsed().as_secs_f64(),
         };
         let page = markdown::page(&results);
@@ -259,6 +356,16 @@ impl Suite {
         progress(&format!("wrote {}", self.report.display()));
         Ok(())
     }
+}
+
+/// The load of one run.
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    clients: usize,
+    /// Symbols per client; 0 for all.
+    symbols: usize,
+    tick_rate: f64,
+    duration: Duration,
 }
 
 /// Prints a report's JSON line (or the failure, on standard error) and keeps it.

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{Contender, Outcome, Results};
+use super::{Contender, Outcome, Results, Suite, Sweep};
 
 /// Share of the ticks the market produced that must reach the clients for a run to count as
 /// kept up (the market is random, so a run sees a little more or less than the average).
@@ -24,6 +24,8 @@ pub struct LoadRow {
     /// Warnings and errors the server logged.
     pub warnings: usize,
     pub ticks_per_frame: f64,
+    /// Payload bytes per tick received.
+    pub bytes_per_tick: Option<f64>,
     /// Latency samples; 0 means no figures.
     pub samples: usize,
     pub p50: f64,
@@ -54,6 +56,8 @@ impl From<&LoadReport> for LoadRow {
             frames_per_s: report.frames_per_s,
             ticks_per_s: report.ticks_per_s,
             ticks_per_frame: report.ticks_per_frame,
+            bytes_per_tick: (report.ticks_per_s > 0.0)
+                .then(|| report.bytes_per_s / report.ticks_per_s),
             samples: l.count,
             p50: l.p50,
             p90: l.p90,
@@ -194,7 +198,7 @@ fn column<R>(
         .and_then(|(_, row)| value(row));
     let peers = rows
         .iter()
-        .filter(|(who, _)| *who != Contender::Ticker)
+        .filter(|(who, _)| who.is_peer())
         .map(|(who, row)| (*who, value(row)))
         .collect();
     (ticker, peers)
@@ -231,15 +235,23 @@ fn write_page(out: &mut String, r: &Results) -> std::fmt::Result {
     }
     writeln!(
         out,
-        "- Servers, one after another: {}. The peers are the quick broadcast servers of \
-         [bench/peers/](../bench/peers/README.md), started with `--batch on` (every tick of a \
-         10 ms loop iteration in one frame; Ticker joins whatever is queued for a client into \
-         one frame).",
+        "- Servers, one after another: {}. \"Ticker\" is the server with clients speaking JSON, \
+         the protocol's default; \"Ticker, binary\" the same server with clients that negotiate \
+         the compact binary frames (`Sec-WebSocket-Protocol: ticker.v1.bin`). The peers are the \
+         quick broadcast servers of [bench/peers/](../bench/peers/README.md).",
         o.servers
             .iter()
             .map(|who| who.name())
             .collect::<Vec<_>>()
             .join(", ")
+    )?;
+    writeln!(
+        out,
+        "- Batching: Ticker sends each client at most one frame per `--batch-window` (10 ms by \
+         default), shared by every client with the same subscriptions; the peers run `--batch \
+         on` (every tick of a 10 ms loop iteration in one frame per subscription set). In the \
+         one-tick-per-frame sweep every server sends each tick in its own frame: Ticker \
+         `--batch-window 0s`, the peers `--batch off`, the seed's broadcast pattern."
     )?;
     writeln!(
         out,
@@ -250,16 +262,20 @@ fn write_page(out: &mut String, r: &Results) -> std::fmt::Result {
     )?;
     writeln!(
         out,
-        "- Latency is receipt time minus the tick's `ts`. Ticker's `ts` is the simulated trade's \
-         time, so its figure includes the hop from the feed through the hub; the peers' `ts` is \
-         the time the frame is sent, so theirs leaves out the wait for the peer's 10 ms broadcast \
-         loop (up to 10 ms, about 5 ms on average): the latency columns favour the peers by \
-         that much. `ts` is whole milliseconds.",
+        "- Latency is receipt time minus the tick's `ts`, which every server stamps with the \
+         trade's scheduled time: it includes the wait for the batch window or broadcast loop \
+         (up to 10 ms everywhere) and the time to write to every client. `ts` is whole \
+         milliseconds.",
     )?;
     writeln!(
         out,
         "- **Client-bound** (†): the bench used more than 80 % of its CPU, so the row measures \
-         the bench as much as the server.\n",
+         the bench as much as the server.",
+    )?;
+    writeln!(
+        out,
+        "- Where the time and the memory go (profiles), and how each figure compares with the \
+         targets of issue 4: [PERFORMANCE.md](PERFORMANCE.md).\n"
     )?;
 
     let expected = o.clients as f64 * o.symbols.min(o.market_symbols) as f64 * o.tick_rate;
@@ -270,29 +286,29 @@ fn write_page(out: &mut String, r: &Results) -> std::fmt::Result {
     )?;
     writeln!(
         out,
-        "{} s measured after a {} s warm-up; {} ticks/s expected in all. Frames include \
-         Ticker's `candle` messages, which the peers do not send.\n",
+        "{} s measured after a {} s warm-up; {} ticks/s expected in all. Ticker's frames also \
+         carry the candles the ticks closed, which the peers do not send.\n",
         o.duration.as_secs_f64(),
         o.warmup.as_secs_f64(),
         grouped(expected)
     )?;
     writeln!(
         out,
-        "| server | clients | frames/s | ticks/s | ticks/frame | p50 ms | p90 ms | p99 ms | max ms \
-         | server CPU cores | server peak RSS MiB | bench CPU cores |"
+        "| server | clients | frames/s | ticks/s | ticks/frame | bytes/tick | p50 ms | p90 ms | \
+         p99 ms | max ms | server CPU cores | server peak RSS MiB | bench CPU cores |"
     )?;
-    writeln!(out, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")?;
+    writeln!(out, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")?;
     let rows = split(&r.latency, |report| LoadRow::from(report));
     for (who, outcome) in &r.latency {
         let Ok(report) = outcome else {
-            writeln!(out, "| {} | failed | | | | | | | | | | |", who.name())?;
+            writeln!(out, "| {} | failed | | | | | | | | | | | |", who.name())?;
             continue;
         };
         let row = LoadRow::from(report);
         let ms = |value: f64| opt(row.latency(value), 2);
         writeln!(
             out,
-            "| {}{} | {} / {}{} | {} | {} | {:.2} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {}{} | {} / {}{} | {} | {} | {:.2} | {} | {} | {} | {} | {} | {} | {} | {} |",
             who.name(),
             if row.client_bound { " †" } else { "" },
             row.connected,
@@ -301,6 +317,7 @@ fn write_page(out: &mut String, r: &Results) -> std::fmt::Result {
             grouped(row.frames_per_s),
             grouped(row.ticks_per_s),
             row.ticks_per_frame,
+            opt(row.bytes_per_tick, 1),
             ms(row.p50),
             ms(row.p90),
             ms(row.p99),
@@ -316,11 +333,13 @@ fn write_page(out: &mut String, r: &Results) -> std::fmt::Result {
     };
     writeln!(
         out,
-        "| **Ticker ÷ best peer** (lower is better) | | | {} | | {} | {} | {} | {} | {} | {} | |\n",
+        "| **Ticker ÷ best peer** (lower is better) | | | {} | | {} | {} | {} | {} | {} | {} | {} \
+         | |\n",
         {
             let (ticker, peers) = column(&rows, |row: &LoadRow| Some(row.ticks_per_s));
             ratio(ticker, &peers, false)
         },
+        lower(|row| row.bytes_per_tick),
         lower(|row| row.latency(row.p50)),
         lower(|row| row.latency(row.p90)),
         lower(|row| row.latency(row.p99)),
@@ -334,14 +353,16 @@ fn write_page(out: &mut String, r: &Results) -> std::fmt::Result {
          should deliver what is expected.)\n"
     )?;
 
-    writeln!(out, "## Idle memory: {} connections\n", o.idle_clients)?;
+    writeln!(
+        out,
+        "## Idle memory: {} connections\n",
+        grouped(o.idle_clients as f64)
+    )?;
     writeln!(
         out,
         "Connections that subscribe to nothing (they read the `hello` and answer pings), held \
          3 s; the server's resident memory before the first and after the last, over the \
-         connections. The suite opens {} per server rather than `ticker-bench idle`'s default \
-         10,000, which takes long on a small machine (`--idle-clients`).\n",
-        grouped(o.idle_clients as f64)
+         connections (Ticker once: the encoding makes no difference to an idle connection).\n",
     )?;
     writeln!(
         out,
@@ -374,7 +395,28 @@ fn write_page(out: &mut String, r: &Results) -> std::fmt::Result {
         ratio(ticker, &peers, true)
     )?;
 
-    write_sweep(out, r)?;
+    let batched = SweepPage {
+        title: format!(
+            "Throughput sweep: {} clients × every symbol ({}), batched",
+            grouped(o.sweep_clients as f64),
+            o.market_symbols
+        ),
+        rates: &o.sweep_rates,
+        sweeps: &r.sweep,
+    };
+    let unbatched = SweepPage {
+        title: format!(
+            "One tick per frame: {} clients × every symbol ({}), batching off everywhere",
+            grouped(o.sweep_clients as f64),
+            o.market_symbols
+        ),
+        rates: &o.unbatched_rates,
+        sweeps: &r.unbatched,
+    };
+    write_sweep(out, o, &batched)?;
+    write_sweep(out, o, &unbatched)?;
+    write_saturation(out, o, &batched, &unbatched)?;
+    write_windows(out, r)?;
 
     writeln!(out, "## Client-bound rows\n")?;
     let mut bound = Vec::new();
@@ -383,11 +425,19 @@ fn write_page(out: &mut String, r: &Results) -> std::fmt::Result {
             bound.push(format!("latency, {}", who.name()));
         }
     }
-    for (who, rates) in &r.sweep {
-        for (rate, outcome) in rates {
-            if outcome.as_ref().is_ok_and(|report| report.client_bound) {
-                bound.push(format!("sweep at {rate} ticks/s, {}", who.name()));
+    for (what, sweeps) in [("sweep", &r.sweep), ("one tick per frame", &r.unbatched)] {
+        for (who, rates) in sweeps {
+            for (rate, outcome) in rates {
+                if outcome.as_ref().is_ok_and(|report| report.client_bound) {
+                    bound.push(format!("{what} at {rate} ticks/s, {}", who.name()));
+                }
             }
+        }
+    }
+    for (window, outcome) in &r.windows {
+        if outcome.as_ref().is_ok_and(|report| report.client_bound) {
+            let window = humantime::format_duration(*window);
+            bound.push(format!("batch window {window}"));
         }
     }
     if bound.is_empty() {
@@ -423,6 +473,16 @@ fn write_page(out: &mut String, r: &Results) -> std::fmt::Result {
                 .iter()
                 .map(move |(_, outcome)| ("sweep", *who, outcome.as_ref().err()))
         }))
+        .chain(r.unbatched.iter().flat_map(|(who, rates)| {
+            rates
+                .iter()
+                .map(move |(_, outcome)| ("one tick per frame", *who, outcome.as_ref().err()))
+        }))
+        .chain(
+            r.windows
+                .iter()
+                .map(|(_, outcome)| ("batch window", Contender::Ticker, outcome.as_ref().err())),
+        )
         .filter_map(|(scenario, who, err)| Some(format!("{scenario}, {}: {}", who.name(), err?)))
         .collect();
     if !failures.is_empty() {
@@ -439,50 +499,87 @@ fn write_page(out: &mut String, r: &Results) -> std::fmt::Result {
     )
 }
 
-fn write_sweep(out: &mut String, r: &Results) -> std::fmt::Result {
-    let o = &r.options;
-    if r.sweep.is_empty() || o.sweep_rates.is_empty() {
+/// One sweep as the page shows it.
+struct SweepPage<'a> {
+    title: String,
+    rates: &'a [f64],
+    sweeps: &'a [(Contender, Sweep)],
+}
+
+impl SweepPage<'_> {
+    /// Each server's run at the highest rate it kept up with, if any.
+    fn best(&self, limit_ms: f64) -> Vec<(Contender, Option<(f64, LoadRow)>)> {
+        self.sweeps
+            .iter()
+            .map(|(who, rates)| {
+                let top = rates
+                    .iter()
+                    .filter_map(|(rate, outcome)| {
+                        let row = LoadRow::from(outcome.as_ref().ok()?);
+                        row.within(limit_ms).then_some((*rate, row))
+                    })
+                    .next_back();
+                (*who, top)
+            })
+            .collect()
+    }
+
+    /// Each server's run at `rate`, if it ran there.
+    fn at(&self, rate: f64) -> Vec<(Contender, Option<LoadRow>)> {
+        self.sweeps
+            .iter()
+            .map(|(who, rates)| {
+                let row = rates
+                    .iter()
+                    .find(|(r, _)| *r == rate)
+                    .and_then(|(_, outcome)| outcome.as_ref().ok())
+                    .map(LoadRow::from);
+                (*who, row)
+            })
+            .collect()
+    }
+}
+
+fn write_sweep(out: &mut String, o: &Suite, page: &SweepPage) -> std::fmt::Result {
+    if page.sweeps.is_empty() || page.rates.is_empty() {
         return Ok(());
     }
-    writeln!(
-        out,
-        "## Throughput sweep: {} clients × every symbol ({})\n",
-        o.clients, o.market_symbols
-    )?;
+    writeln!(out, "## {}\n", page.title)?;
     writeln!(
         out,
         "Rising tick rates, {} s measured each after a {} s warm-up; a server's sweep stops \
          after the first rate it does not keep up with (✗): p99 over {} ms, a client lost, \
          under {:.0} % of the ticks delivered, or a warning logged (⚠, listed below). Cells: \
-         ticks/s delivered to all clients, p99, and the server's CPU in cores (it is pinned to \
-         one).\n",
+         ticks/s delivered to all clients, frames/s, p99, and the server's CPU in cores (it is \
+         pinned to one).\n",
         o.sweep_duration.as_secs_f64(),
         o.warmup.as_secs_f64(),
         o.sweep_p99_limit_ms,
         DELIVERED_SHARE * 100.0
     )?;
     write!(out, "| ticks/s per symbol | ticks/s offered |")?;
-    for (who, _) in &r.sweep {
+    for (who, _) in page.sweeps {
         write!(out, " {} |", who.name())?;
     }
     writeln!(out)?;
     write!(out, "|--:|--:|")?;
-    for _ in &r.sweep {
+    for _ in page.sweeps {
         write!(out, "--:|")?;
     }
     writeln!(out)?;
-    for &rate in &o.sweep_rates {
-        let offered = o.clients as f64 * o.market_symbols as f64 * rate;
+    for &rate in page.rates {
+        let offered = o.sweep_clients as f64 * o.market_symbols as f64 * rate;
         write!(out, "| {rate} | {} |", grouped(offered))?;
-        for (_, rates) in &r.sweep {
+        for (_, rates) in page.sweeps {
             let cell = match rates.iter().find(|(r, _)| *r == rate) {
                 None => "not run".into(),
                 Some((_, Err(_))) => "failed".into(),
                 Some((_, Ok(report))) => {
                     let row = LoadRow::from(report);
                     format!(
-                        "{}, p99 {} ms, {} cores{}{}{}{}",
+                        "{}, {} frames/s, p99 {} ms, {} cores{}{}{}{}",
                         grouped(row.ticks_per_s),
+                        grouped(row.frames_per_s),
                         opt(row.latency(row.p99), 1),
                         opt(row.server_cpu, 2),
                         lost(row.lost),
@@ -500,68 +597,159 @@ fn write_sweep(out: &mut String, r: &Results) -> std::fmt::Result {
         }
         writeln!(out)?;
     }
-    let best: Vec<(Contender, Option<f64>)> = r
-        .sweep
-        .iter()
-        .map(|(who, rates)| {
-            let top = rates
-                .iter()
-                .filter(|(_, outcome)| {
-                    outcome
-                        .as_ref()
-                        .is_ok_and(|report| LoadRow::from(report).within(o.sweep_p99_limit_ms))
-                })
-                .map(|(rate, _)| *rate)
-                .reduce(f64::max);
-            (*who, top)
-        })
-        .collect();
     write!(out, "| **highest rate kept up** | |")?;
-    for (_, top) in &best {
-        write!(
-            out,
-            " {} |",
-            top.map_or_else(|| "none".into(), |t| format!("{t}"))
-        )?;
+    for (_, top) in page.best(o.sweep_p99_limit_ms) {
+        let cell = top.map_or_else(
+            || "none".into(),
+            |(rate, row)| format!("{rate}: {} ticks/s", grouped(row.ticks_per_s)),
+        );
+        write!(out, " {cell} |")?;
     }
-    writeln!(out)?;
-    let (ticker, peers) = column(&best, |top: &Option<f64>| *top);
+    writeln!(out, "\n")
+}
+
+/// Saturation throughput (the most ticks/s delivered with p99 within the limit) in both
+/// sweeps, Ticker's ratios to the best peer, and the one-tick-per-frame comparison of frames/s
+/// and of CPU at equal offered load.
+fn write_saturation(
+    out: &mut String,
+    o: &Suite,
+    batched: &SweepPage,
+    unbatched: &SweepPage,
+) -> std::fmt::Result {
+    if batched.sweeps.is_empty() && unbatched.sweeps.is_empty() {
+        return Ok(());
+    }
+    let limit = o.sweep_p99_limit_ms;
+    writeln!(out, "## Saturation throughput\n")?;
     writeln!(
         out,
-        "\nTicker's highest rate kept up ÷ the best peer's: {} (higher is better; bounded by the \
-         highest rate tried, {}).",
-        ratio(ticker, &peers, false),
-        o.sweep_rates
-            .iter()
-            .copied()
-            .reduce(f64::max)
-            .unwrap_or(0.0)
+        "The most ticks per second each server delivered with p99 within {limit} ms (every \
+         client kept, at least {:.0} % of the ticks delivered), batched and one tick per frame, \
+         from the two sweeps above. The sweeps are bounded by their highest rate and by the \
+         bench's one core (†).\n",
+        DELIVERED_SHARE * 100.0
     )?;
-    // The server CPU at the highest rate every server kept up: the cost of the same work.
-    let common = best
+    writeln!(out, "| server | batched | one tick per frame | best |")?;
+    writeln!(out, "|---|--:|--:|--:|")?;
+    let top = |page: &SweepPage, who: Contender| {
+        page.best(limit)
+            .into_iter()
+            .find(|(w, _)| *w == who)
+            .and_then(|(_, top)| top)
+            .map(|(_, row)| row.ticks_per_s)
+    };
+    let mut best = Vec::new();
+    for &who in &o.servers {
+        let (on, off) = (top(batched, who), top(unbatched, who));
+        let most = [on, off].into_iter().flatten().reduce(f64::max);
+        let cell = |value: Option<f64>| value.map_or_else(|| "–".into(), grouped);
+        writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            who.name(),
+            cell(on),
+            cell(off),
+            cell(most)
+        )?;
+        best.push((who, most));
+    }
+    let peers: Vec<(Contender, Option<f64>)> = best
         .iter()
-        .map(|(_, top)| *top)
+        .filter(|(who, _)| who.is_peer())
+        .copied()
+        .collect();
+    writeln!(out)?;
+    for who in [Contender::Ticker, Contender::TickerBinary] {
+        let Some((_, ticker)) = best.iter().find(|(w, _)| *w == who) else {
+            continue;
+        };
+        writeln!(
+            out,
+            "- {}'s saturation throughput ÷ the best peer's (in either mode): {} (higher is \
+             better).",
+            who.name(),
+            ratio(*ticker, &peers, false)
+        )?;
+    }
+    let unbatched_peers: Vec<(Contender, Option<f64>)> = unbatched
+        .best(limit)
+        .into_iter()
+        .map(|(who, top)| (who, top.map(|(_, row)| row.frames_per_s)))
+        .collect();
+    let (ticker, peers) = column(&unbatched_peers, |frames: &Option<f64>| *frames);
+    writeln!(
+        out,
+        "- One tick per frame, frames/s at the highest rate kept up: Ticker ÷ the best peer \
+         {} (higher is better).",
+        ratio(ticker, &peers, false)
+    )?;
+    // The CPU at the highest rate every server kept up: the cost of the same work.
+    let common = unbatched
+        .best(limit)
+        .into_iter()
+        .map(|(_, top)| top.map(|(rate, _)| rate))
         .reduce(|a, b| a.zip(b).map(|(a, b)| a.min(b)))
         .flatten();
     if let Some(rate) = common {
-        let cpu: Vec<(Contender, Option<f64>)> = r
-            .sweep
-            .iter()
-            .map(|(who, rates)| {
-                let cpu = rates
-                    .iter()
-                    .find(|(r, _)| *r == rate)
-                    .and_then(|(_, outcome)| outcome.as_ref().ok())
-                    .and_then(|report| report.cpu_cores.server);
-                (*who, cpu)
-            })
+        let cpu: Vec<(Contender, Option<f64>)> = unbatched
+            .at(rate)
+            .into_iter()
+            .map(|(who, row)| (who, row.and_then(|row| row.server_cpu)))
             .collect();
         let (ticker, peers) = column(&cpu, |cpu: &Option<f64>| *cpu);
         writeln!(
             out,
-            "Ticker's server CPU ÷ the best peer's at {rate} ticks/s per symbol, the highest rate \
-             every server kept up: {} (lower is better).",
+            "- One tick per frame, server CPU at {rate} ticks/s per symbol (the highest rate \
+             every server kept up, equal offered load): Ticker ÷ the best peer {} (lower is \
+             better).",
             ratio(ticker, &peers, true)
+        )?;
+    }
+    writeln!(out)
+}
+
+/// Ticker at one load with each batch window: the measurement behind `--batch-window`'s
+/// default.
+fn write_windows(out: &mut String, r: &Results) -> std::fmt::Result {
+    if r.windows.is_empty() {
+        return Ok(());
+    }
+    let o = &r.options;
+    writeln!(out, "## Choosing the batch window\n")?;
+    writeln!(
+        out,
+        "Ticker with each `--batch-window`, {} clients × every symbol at {} ticks/s per symbol \
+         ({} ticks/s offered), JSON clients. A longer window means fewer, larger frames: less \
+         CPU (each frame is a write to a socket) for a little more latency.\n",
+        grouped(o.sweep_clients as f64),
+        o.window_rate,
+        grouped(o.sweep_clients as f64 * o.market_symbols as f64 * o.window_rate)
+    )?;
+    writeln!(
+        out,
+        "| window | ticks/s | frames/s | ticks/frame | p50 ms | p99 ms | server CPU cores | bench \
+         CPU cores |"
+    )?;
+    writeln!(out, "|--:|--:|--:|--:|--:|--:|--:|--:|")?;
+    for (window, outcome) in &r.windows {
+        let window = humantime::format_duration(*window);
+        let Ok(report) = outcome else {
+            writeln!(out, "| {window} | failed | | | | | | |")?;
+            continue;
+        };
+        let row = LoadRow::from(report);
+        writeln!(
+            out,
+            "| {window} | {} | {} | {:.1} | {} | {} | {} | {}{} |",
+            grouped(row.ticks_per_s),
+            grouped(row.frames_per_s),
+            row.ticks_per_frame,
+            opt(row.latency(row.p50), 2),
+            opt(row.latency(row.p99), 2),
+            opt(row.server_cpu, 2),
+            opt(row.bench_cpu, 2),
+            if row.client_bound { " †" } else { "" },
         )?;
     }
     writeln!(out)
@@ -573,13 +761,26 @@ fn write_warnings(out: &mut String, r: &Results) -> std::fmt::Result {
         .latency
         .iter()
         .map(|(who, outcome)| (format!("latency, {}", who.name()), outcome));
-    let sweep = r.sweep.iter().flat_map(|(who, rates)| {
-        rates
-            .iter()
-            .map(move |(rate, outcome)| (format!("sweep at {rate}, {}", who.name()), outcome))
+    fn sweep<'a>(
+        what: &'static str,
+        sweeps: &'a [(Contender, Sweep)],
+    ) -> impl Iterator<Item = (String, &'a Outcome<LoadReport>)> {
+        sweeps.iter().flat_map(move |(who, rates)| {
+            rates
+                .iter()
+                .map(move |(rate, outcome)| (format!("{what} at {rate}, {}", who.name()), outcome))
+        })
+    }
+    let windows = r.windows.iter().map(|(window, outcome)| {
+        let window = humantime::format_duration(*window);
+        (format!("batch window {window}"), outcome)
     });
     let mut lines = Vec::new();
-    for (run, outcome) in latency.chain(sweep) {
+    for (run, outcome) in latency
+        .chain(sweep("sweep", &r.sweep))
+        .chain(sweep("one tick per frame", &r.unbatched))
+        .chain(windows)
+    {
         let Ok(report) = outcome else { continue };
         if let Some(first) = report.server_warnings.first() {
             let from = ["WARN", "ERROR"]
@@ -633,8 +834,9 @@ fn lost(count: usize) -> String {
 mod tests {
     #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
+    use std::time::Duration;
+
     use super::*;
-    use crate::suite::Suite;
 
     #[test]
     fn a_page_of_failed_runs_says_so_and_skips_runs_not_made() {
@@ -647,13 +849,16 @@ mod tests {
             latency: vec![(Contender::Ticker, failed()), (Contender::Node, failed())],
             idle: vec![(Contender::Node, Err("no".to_owned()))],
             sweep: vec![(Contender::Node, vec![(20.0, failed())])],
+            unbatched: Vec::new(),
+            windows: vec![(Duration::from_millis(5), failed())],
             run_seconds: 1.0,
             options,
         };
         let page = page(&results);
         assert!(page.contains("## Idle memory: 300 connections"), "{page}");
         assert!(page.contains("| Node ws | failed |"), "{page}");
-        assert!(page.contains("| 100 | 600,000 | not run |"), "{page}");
+        assert!(page.contains("| 100 | 3,000,000 | not run |"), "{page}");
+        assert!(page.contains("| 5ms | failed |"), "{page}");
         assert!(
             page.contains("- sweep, Node ws: cannot start node"),
             "{page}"
@@ -662,6 +867,7 @@ mod tests {
             page.contains("| **highest rate kept up** | | none |"),
             "{page}"
         );
+        assert!(page.contains("| Node ws | – | – | – |"), "{page}");
     }
 
     #[test]
