@@ -192,8 +192,9 @@ impl Load {
     pub async fn report(&self) -> Result<Report> {
         let settings = self.settings();
         let started = Instant::now();
-        let own_server = self.external.url.is_none();
-        let wanted_files = settings.clients as u64 * if own_server { 2 } else { 1 } + SPARE_FILES;
+        // The limit is per process: the bench holds one socket per client, and the server it
+        // starts (which inherits the limit) one per connection.
+        let wanted_files = settings.clients as u64 + SPARE_FILES;
         let open_file_limit = connect::raise_open_file_limit(wanted_files)?;
         let target = Target::start(
             &self.common,

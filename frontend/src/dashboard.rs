@@ -247,7 +247,7 @@ impl Dashboard {
 }
 
 /// Sets `window.__ticker[name]`, the figures the browser tests and benchmarks read.
-fn publish_metric(name: &str, value: f64) {
+pub(crate) fn publish_metric(name: &str, value: f64) {
     let Some(window) = web_sys::window() else {
         return;
     };
@@ -260,7 +260,8 @@ fn publish_metric(name: &str, value: f64) {
     let _ = js_sys::Reflect::set(&window, &key, &object);
 }
 
-fn read_metric(name: &str) -> f64 {
+/// Reads `window.__ticker[name]` (0 if unset).
+pub(crate) fn read_metric(name: &str) -> f64 {
     web_sys::window()
         .and_then(|window| js_sys::Reflect::get(&window, &JsValue::from_str("__ticker")).ok())
         .and_then(|object| js_sys::Reflect::get(&object, &JsValue::from_str(name)).ok())

@@ -4,7 +4,8 @@
 //! snapshot or a replay is always followed by exactly the ticks after it.
 //!
 //! **Fan-out.** Each tick is serialized once, when the market applies it, and added to its
-//! symbol's frame for the current *window* ([`HubConfig::window`], a few milliseconds). Clients
+//! symbol's frame for the current *window* ([`HubConfig::window`], a few milliseconds; windows
+//! close on a fixed cadence, so a tick waits half a window on average). Clients
 //! with the same set of subscribed symbols form a *group*. When the window closes, the hub joins
 //! the frames of each group's symbols into one `ticks` message (with the candles those ticks
 //! closed), in the group's [`Encoding`], and puts that one shared buffer in every member's queue: one allocation per group
@@ -349,6 +350,19 @@ struct Window {
     ticks: usize,
     /// When the window closes; `None` while it is empty.
     closes_at: Option<Instant>,
+    /// Windows close on multiples of the window length counted from here, like a clock's
+    /// ticks: a tick waits half a window on average, not a whole one.
+    epoch: Instant,
+}
+
+impl Window {
+    /// The first window boundary after `now`.
+    fn boundary_after(&self, now: Instant, length: Duration) -> Instant {
+        let length_ns = length.as_nanos().max(1);
+        let elapsed_ns = now.saturating_duration_since(self.epoch).as_nanos();
+        let boundary_ns = (elapsed_ns / length_ns + 1) * length_ns;
+        self.epoch + Duration::from_nanos(u64::try_from(boundary_ns).unwrap_or(u64::MAX))
+    }
 }
 
 /// The hub's state; runs as one task (see [`spawn`]).
@@ -395,6 +409,7 @@ impl Hub {
                 touched: Vec::new(),
                 ticks: 0,
                 closes_at: None,
+                epoch: Instant::now(),
             },
             snapshot_cache: vec![None; symbols],
             failed: Vec::new(),
@@ -465,7 +480,10 @@ impl Hub {
         if self.config.window.is_zero() || self.window.ticks >= MAX_TICKS_PER_WINDOW {
             self.flush();
         } else if self.window.closes_at.is_none() {
-            self.window.closes_at = Some(Instant::now() + self.config.window);
+            let closes_at = self
+                .window
+                .boundary_after(Instant::now(), self.config.window);
+            self.window.closes_at = Some(closes_at);
         }
     }
 
@@ -935,6 +953,20 @@ mod tests {
             vec![("AAPL".into(), 1), ("AAPL".into(), 2), ("MSFT".into(), 1)]
         );
         assert_eq!(hub.groups.by_id.len(), 2);
+    }
+
+    #[test]
+    fn windows_close_on_a_fixed_cadence() {
+        let hub = hub_with_window(Duration::from_millis(10));
+        let epoch = hub.window.epoch;
+        let length = Duration::from_millis(10);
+        for offset_us in [0, 1, 4_999, 10_000, 10_001, 86_400_000_000] {
+            let now = epoch + Duration::from_micros(offset_us);
+            let boundary = hub.window.boundary_after(now, length);
+            assert!(boundary > now && boundary <= now + length, "{offset_us} µs");
+            let since = boundary.duration_since(epoch).as_micros();
+            assert_eq!(since % 10_000, 0, "aligned at {offset_us} µs: {since}");
+        }
     }
 
     #[test]

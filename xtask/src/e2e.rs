@@ -259,6 +259,7 @@ return {
     firstTickPaintMs: metrics.firstTickPaintMs,
     resets: metrics.resets || 0,
     ticksApplied: metrics.ticksApplied || 0,
+    binaryFrames: metrics.binaryFrames || 0,
     gaps: metrics.gaps || 0,
     duplicates: metrics.duplicates || 0,
     latency: document.querySelector('[data-testid=latency]')?.textContent,
@@ -423,6 +424,14 @@ async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<(
             && s["tickRate"].as_str().is_some_and(|r| r != "0")
     })
     .await?;
+    ensure!(
+        measured["binaryFrames"].as_f64() > Some(0.0),
+        "the app never received a binary tick frame: it should negotiate ticker.v1.bin"
+    );
+    println!(
+        "e2e | ticks arrive in binary frames ({} so far)",
+        measured["binaryFrames"]
+    );
     let frames = frame_times(client).await?;
     println!("e2e | frames over 5 s at 500 ticks/s: {frames}");
     std::fs::create_dir_all(root.join("docs"))?;

@@ -401,15 +401,17 @@ fn write_page(out: &mut String, r: &Results) -> std::fmt::Result {
             grouped(o.sweep_clients as f64),
             o.market_symbols
         ),
+        clients: o.sweep_clients,
         rates: &o.sweep_rates,
         sweeps: &r.sweep,
     };
     let unbatched = SweepPage {
         title: format!(
             "One tick per frame: {} clients × every symbol ({}), batching off everywhere",
-            grouped(o.sweep_clients as f64),
+            grouped(o.unbatched_clients as f64),
             o.market_symbols
         ),
+        clients: o.unbatched_clients,
         rates: &o.unbatched_rates,
         sweeps: &r.unbatched,
     };
@@ -502,6 +504,7 @@ fn write_page(out: &mut String, r: &Results) -> std::fmt::Result {
 /// One sweep as the page shows it.
 struct SweepPage<'a> {
     title: String,
+    clients: usize,
     rates: &'a [f64],
     sweeps: &'a [(Contender, Sweep)],
 }
@@ -568,7 +571,7 @@ fn write_sweep(out: &mut String, o: &Suite, page: &SweepPage) -> std::fmt::Resul
     }
     writeln!(out)?;
     for &rate in page.rates {
-        let offered = o.sweep_clients as f64 * o.market_symbols as f64 * rate;
+        let offered = page.clients as f64 * o.market_symbols as f64 * rate;
         write!(out, "| {rate} | {} |", grouped(offered))?;
         for (_, rates) in page.sweeps {
             let cell = match rates.iter().find(|(r, _)| *r == rate) {
@@ -625,10 +628,12 @@ fn write_saturation(
     writeln!(
         out,
         "The most ticks per second each server delivered with p99 within {limit} ms (every \
-         client kept, at least {:.0} % of the ticks delivered), batched and one tick per frame, \
-         from the two sweeps above. The sweeps are bounded by their highest rate and by the \
-         bench's one core (†).\n",
-        DELIVERED_SHARE * 100.0
+         client kept, at least {:.0} % of the ticks delivered) in the two sweeps above: batched \
+         ({} clients) and one tick per frame ({} clients). The sweeps are bounded by their \
+         highest rate and by the bench's one core (†).\n",
+        DELIVERED_SHARE * 100.0,
+        grouped(batched.clients as f64),
+        grouped(unbatched.clients as f64),
     )?;
     writeln!(out, "| server | batched | one tick per frame | best |")?;
     writeln!(out, "|---|--:|--:|--:|")?;

@@ -19,7 +19,7 @@ use ticker_shared::{
 
 use super::{DEFAULT_HEARTBEAT_MS, SILENT_HEARTBEATS, ended};
 use crate::{
-    dashboard::{Dashboard, wall_clock},
+    dashboard::{Dashboard, publish_metric, read_metric, wall_clock},
     signals::ConnectionStatus,
     transport::SessionEnd,
 };
@@ -47,6 +47,7 @@ pub async fn session(dashboard: &Rc<Dashboard>, url: &str, backoff: &mut Backoff
                 decode_server(&text).map_err(|err| err.to_string())
             }
             Either::Left((Some(Ok(Message::Bytes(bytes))), _)) => {
+                publish_metric("binaryFrames", read_metric("binaryFrames") + 1.0);
                 binary::decode(&bytes, &symbols).map_err(|err| err.to_string())
             }
             Either::Left((Some(Err(err)), _)) => return ended(live, err.to_string()),
