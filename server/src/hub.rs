@@ -4,8 +4,9 @@
 //! snapshot or a replay is always followed by exactly the ticks after it.
 //!
 //! **Fan-out.** Each tick is serialized once, when the market applies it, and added to its
-//! symbol's frame for the current *window* ([`HubConfig::window`], a few milliseconds; windows
-//! close on a fixed cadence, so a tick waits half a window on average). Clients
+//! symbol's frame for the current *window* ([`HubConfig::window`], a few milliseconds). Frames
+//! go out at most once per window: a tick that finds the last frames a window old or more goes
+//! out at once, and the ticks that follow within the window wait for its end, together. Clients
 //! with the same set of subscribed symbols form a *group*. When the window closes, the hub joins
 //! the frames of each group's symbols into one `ticks` message (with the candles those ticks
 //! closed), in the group's [`Encoding`], and puts that one shared buffer in every member's queue: one allocation per group
@@ -350,18 +351,17 @@ struct Window {
     ticks: usize,
     /// When the window closes; `None` while it is empty.
     closes_at: Option<Instant>,
-    /// Windows close on multiples of the window length counted from here, like a clock's
-    /// ticks: a tick waits half a window on average, not a whole one.
-    epoch: Instant,
+    /// When frames last went out (`None`: never). The next go out a window later at the
+    /// earliest, so each client gets at most one frame of live ticks per window.
+    last_flush: Option<Instant>,
 }
 
 impl Window {
-    /// The first window boundary after `now`.
-    fn boundary_after(&self, now: Instant, length: Duration) -> Instant {
-        let length_ns = length.as_nanos().max(1);
-        let elapsed_ns = now.saturating_duration_since(self.epoch).as_nanos();
-        let boundary_ns = (elapsed_ns / length_ns + 1) * length_ns;
-        self.epoch + Duration::from_nanos(u64::try_from(boundary_ns).unwrap_or(u64::MAX))
+    /// When ticks arriving `now` into an empty window may go out: at once if the last frames
+    /// left a window ago or more (a lone tick waits for nothing), else a window after them
+    /// (a burst is gathered into one frame).
+    fn opens_until(&self, now: Instant, length: Duration) -> Instant {
+        self.last_flush.map_or(now, |last| (last + length).max(now))
     }
 }
 
@@ -409,7 +409,7 @@ impl Hub {
                 touched: Vec::new(),
                 ticks: 0,
                 closes_at: None,
-                epoch: Instant::now(),
+                last_flush: None,
             },
             snapshot_cache: vec![None; symbols],
             failed: Vec::new(),
@@ -480,10 +480,13 @@ impl Hub {
         if self.config.window.is_zero() || self.window.ticks >= MAX_TICKS_PER_WINDOW {
             self.flush();
         } else if self.window.closes_at.is_none() {
-            let closes_at = self
-                .window
-                .boundary_after(Instant::now(), self.config.window);
-            self.window.closes_at = Some(closes_at);
+            let now = Instant::now();
+            let closes_at = self.window.opens_until(now, self.config.window);
+            if closes_at <= now {
+                self.flush();
+            } else {
+                self.window.closes_at = Some(closes_at);
+            }
         }
     }
 
@@ -496,6 +499,7 @@ impl Hub {
             return;
         }
         window.touched.sort_unstable();
+        window.last_flush = Some(Instant::now());
         let mut deliveries = 0;
         let mut covered = Vec::new();
         for group in self.groups.by_id.values() {
@@ -784,6 +788,14 @@ mod tests {
         hub_with_window(Duration::ZERO)
     }
 
+    /// A hub whose window has just closed and will not close again by itself: ticks gather
+    /// until the test calls `flush`.
+    fn gathering_hub() -> Hub {
+        let mut hub = hub_with_window(Duration::from_secs(3600));
+        hub.window.last_flush = Some(Instant::now());
+        hub
+    }
+
     fn tick_at(symbol: &str, seq: u64, ts: i64) -> Tick {
         Tick {
             symbol: Symbol::new(symbol).unwrap(),
@@ -876,7 +888,7 @@ mod tests {
 
     #[test]
     fn binary_and_json_clients_get_the_same_ticks_in_their_own_shared_frames() {
-        let mut hub = hub_with_window(Duration::from_millis(5));
+        let mut hub = gathering_hub();
         let mut json = connect_as(&mut hub, 1, 16, Encoding::Json);
         let mut binary = [2, 3].map(|id| connect_as(&mut hub, id, 16, Encoding::Binary));
         for id in 1..=3 {
@@ -922,7 +934,7 @@ mod tests {
 
     #[test]
     fn a_window_joins_ticks_into_one_frame_per_subscription_set() {
-        let mut hub = hub_with_window(Duration::from_millis(5));
+        let mut hub = gathering_hub();
         let mut clients: Vec<TestClient> = (1..=3).map(|id| connect(&mut hub, id, 16)).collect();
         subscribe(&mut hub, 1, &[0, 1]);
         subscribe(&mut hub, 2, &[1, 0]);
@@ -956,22 +968,36 @@ mod tests {
     }
 
     #[test]
-    fn windows_close_on_a_fixed_cadence() {
-        let hub = hub_with_window(Duration::from_millis(10));
-        let epoch = hub.window.epoch;
-        let length = Duration::from_millis(10);
-        for offset_us in [0, 1, 4_999, 10_000, 10_001, 86_400_000_000] {
-            let now = epoch + Duration::from_micros(offset_us);
-            let boundary = hub.window.boundary_after(now, length);
-            assert!(boundary > now && boundary <= now + length, "{offset_us} µs");
-            let since = boundary.duration_since(epoch).as_micros();
-            assert_eq!(since % 10_000, 0, "aligned at {offset_us} µs: {since}");
-        }
+    fn a_lone_tick_leaves_at_once_and_a_burst_waits_for_the_window() {
+        let mut hub = hub_with_window(Duration::from_secs(3600));
+        let mut client = connect(&mut hub, 1, 16);
+        subscribe(&mut hub, 1, &[0]);
+        drain(&mut client);
+        hub.window.last_flush = None;
+        hub.on_tick(tick("AAPL", 1));
+        assert_eq!(
+            live(&drain(&mut client)).len(),
+            1,
+            "the first tick left at once"
+        );
+        hub.on_tick(tick("AAPL", 2));
+        hub.on_tick(tick("AAPL", 3));
+        assert!(
+            drain(&mut client).is_empty(),
+            "the rest wait for the window"
+        );
+        let closes_at = hub.window.closes_at.expect("a window is open");
+        let last_flush = hub.window.last_flush.expect("the first tick went out");
+        assert_eq!(closes_at, last_flush + Duration::from_secs(3600));
+        hub.flush();
+        let frames = live(&drain(&mut client));
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0].ticks, 2);
     }
 
     #[test]
     fn a_full_window_closes_early() {
-        let mut hub = hub_with_window(Duration::from_secs(3600));
+        let mut hub = gathering_hub();
         let mut client = connect(&mut hub, 1, 16);
         subscribe(&mut hub, 1, &[0]);
         drain(&mut client);
@@ -986,7 +1012,7 @@ mod tests {
 
     #[test]
     fn a_subscription_mid_window_sees_neither_a_gap_nor_a_repeat() {
-        let mut hub = hub_with_window(Duration::from_millis(5));
+        let mut hub = gathering_hub();
         let mut early = connect(&mut hub, 1, 64);
         subscribe(&mut hub, 1, &[0]);
         hub.on_tick(tick("AAPL", 1));
