@@ -18,6 +18,10 @@ pub fn unix_millis() -> i64 {
     i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// Ticks published before the feed yields to the hub during a catch-up: fewer than the hub
+/// reads in one turn (Tokio's cooperative budget is 128), so a catch-up never outruns it.
+const CATCH_UP_BURST: usize = 64;
+
 /// Publishes every tick when the wall clock reaches its timestamp, until `stop` is cancelled.
 /// Ticks whose time has already passed (after a stall) are published at once, in order.
 pub async fn run(mut simulator: Simulator, bus: Arc<dyn MarketBus>, stop: CancellationToken) {
@@ -30,9 +34,51 @@ pub async fn run(mut simulator: Simulator, bus: Arc<dyn MarketBus>, stop: Cancel
                 () = stop.cancelled() => break,
             }
         }
-        for tick in simulator.ticks_until(unix_millis()) {
+        for (published, tick) in simulator.ticks_until(unix_millis()).enumerate() {
             bus.publish(tick);
+            // A long catch-up (right after a large backfill, or after the process was paused)
+            // must not outrun the bus: let the hub, on the same thread, read between bursts.
+            if published % CATCH_UP_BURST == CATCH_UP_BURST - 1 {
+                tokio::task::yield_now().await;
+            }
         }
     }
     info!("feed stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::StreamExt;
+
+    use super::*;
+    use crate::{
+        bus::{BusEvent, InProcessBus},
+        catalogue,
+        simulator::SimulatorConfig,
+    };
+
+    #[tokio::test]
+    async fn a_catch_up_never_outruns_a_reader_on_the_same_thread() {
+        // Five symbols at 100 ticks/s, a minute behind: about 30,000 ticks are due at once,
+        // against a bus that holds 256.
+        let config = SimulatorConfig {
+            tick_rate: 100.0,
+            seed: 1,
+        };
+        let simulator = Simulator::new(&catalogue::first(5), config, unix_millis() - 60_000);
+        let bus = Arc::new(InProcessBus::new(256));
+        let mut subscription = bus.subscribe();
+        let stop = CancellationToken::new();
+        let feed = tokio::spawn(run(simulator, bus.clone(), stop.clone()));
+        let mut read = 0;
+        while read < 25_000 {
+            match subscription.next().await {
+                Some(BusEvent::Tick(_)) => read += 1,
+                Some(BusEvent::Lagged(lost)) => panic!("the reader lost {lost} ticks after {read}"),
+                None => panic!("the bus closed"),
+            }
+        }
+        stop.cancel();
+        feed.await.expect("the feed stops");
+    }
 }

@@ -270,7 +270,7 @@ impl Report {
         }
         writeln!(
             out,
-            "- {} ticks counted, {:.2} ticks per frame (frames include `candle` messages); connecting took {:.1} s; other processes used \
+            "- {} ticks counted, {:.2} ticks per frame; connecting took {:.1} s; other processes used \
              {} cores; server RSS {} KiB when counting began.",
             l.count,
             self.ticks_per_frame,
