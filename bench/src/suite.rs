@@ -83,7 +83,7 @@ pub struct Suite {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "10,20,40,100,200,400,800"
+        default_value = "10,20,40,70,100,150,200,300,400,800"
     )]
     pub sweep_rates: Vec<f64>,
     /// One-tick-per-frame sweep (batching off everywhere): clients, each subscribed to every
