@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::{
-    components::{chart::ChartPanel, status::StatusBar, watchlist::Watchlist},
+    components::{chart::ChartPanel, status::StatusBar, theme::ThemeButton, watchlist::Watchlist},
     dashboard::Dashboard,
     feed,
     signals::Signals,
@@ -26,6 +26,7 @@ pub fn App() -> impl IntoView {
                     "Ticker"
                 </h1>
                 <StatusBar />
+                <ThemeButton />
             </header>
             <main class="layout">
                 <Watchlist />

@@ -2,4 +2,5 @@
 
 pub mod chart;
 pub mod status;
+pub mod theme;
 pub mod watchlist;

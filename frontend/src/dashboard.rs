@@ -241,7 +241,8 @@ impl Dashboard {
             .selected_index()
             .and_then(|index| view.book(index))
             .map(|book| book.series(interval));
-        paint(&canvas, series, interval);
+        let theme = self.signals.theme.get_untracked();
+        paint(&canvas, series, interval, theme);
         publish_metric("chartPaints", 1.0 + read_metric("chartPaints"));
     }
 }

@@ -5,6 +5,7 @@
 //! - [`chart`]: chart geometry (visible candles, scales, grid, time marks).
 //! - [`stats`], [`format`]: latency percentiles, tick rate, number formatting.
 //! - [`transport`]: when the feed falls back from the WebSocket to SSE, and back.
+//! - [`theme`]: light and dark themes, the system's by default, the user's choice kept.
 //!
 //! In the browser:
 //! - [`feed`]: the WebSocket (or SSE) client with reconnect and resume.
@@ -21,6 +22,7 @@ pub mod format;
 pub mod signals;
 pub mod state;
 pub mod stats;
+pub mod theme;
 pub mod transport;
 
 pub use app::App;

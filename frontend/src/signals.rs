@@ -5,6 +5,7 @@ use ticker_shared::{Interval, Symbol, SymbolInfo};
 
 use crate::{
     state::{Anomalies, QuoteRow},
+    theme::{Theme, ThemeChoice},
     transport::Transport,
 };
 
@@ -76,6 +77,10 @@ pub struct Signals {
     pub tick_rate: RwSignal<f64>,
     /// Delivery anomalies (duplicates dropped, gaps resumed, resets).
     pub anomalies: RwSignal<Anomalies>,
+    /// The user's theme choice.
+    pub theme_choice: RwSignal<ThemeChoice>,
+    /// The theme in effect (the chart paints with its palette).
+    pub theme: RwSignal<Theme>,
 }
 
 impl Signals {
@@ -91,6 +96,8 @@ impl Signals {
             round_trip: RwSignal::new(None),
             tick_rate: RwSignal::new(0.0),
             anomalies: RwSignal::new(Anomalies::default()),
+            theme_choice: RwSignal::new(ThemeChoice::System),
+            theme: RwSignal::new(Theme::Dark),
         }
     }
 }

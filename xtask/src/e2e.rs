@@ -260,6 +260,14 @@ return {
     resets: metrics.resets || 0,
     ticksApplied: metrics.ticksApplied || 0,
     binaryFrames: metrics.binaryFrames || 0,
+    themeChoice: document.querySelector('[data-testid=theme]')?.dataset.choice,
+    theme: document.documentElement.dataset.themeEffective,
+    background: getComputedStyle(document.body).backgroundColor,
+    pageOverflow: document.documentElement.scrollWidth - window.innerWidth,
+    tableOverflow: (() => {
+        const list = document.querySelector('.watchlist');
+        return list ? list.querySelector('table').scrollWidth - list.clientWidth : 0;
+    })(),
     gaps: metrics.gaps || 0,
     duplicates: metrics.duplicates || 0,
     latency: document.querySelector('[data-testid=latency]')?.textContent,
@@ -273,11 +281,11 @@ const CANDLE_PIXELS: &str = r#"
 const canvas = document.querySelector('[data-testid=chart]');
 if (!canvas || canvas.width === 0) return 0;
 const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+// The up and down colours of both palettes (components/chart.rs): dark, then light.
+const colours = [[0x26, 0xa6, 0x9a], [0xef, 0x53, 0x50], [0x0f, 0x8a, 0x7e], [0xd9, 0x3a, 0x37]];
 let count = 0;
 for (let i = 0; i < data.length; i += 4) {
-    const up = data[i] === 0x26 && data[i + 1] === 0xa6 && data[i + 2] === 0x9a;
-    const down = data[i] === 0xef && data[i + 1] === 0x53 && data[i + 2] === 0x50;
-    if (up || down) count++;
+    if (colours.some(([r, g, b]) => data[i] === r && data[i + 1] === g && data[i + 2] === b)) count++;
 }
 return count;
 "#;
@@ -434,9 +442,8 @@ async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<(
     );
     let frames = frame_times(client).await?;
     println!("e2e | frames over 5 s at 500 ticks/s: {frames}");
-    std::fs::create_dir_all(root.join("docs"))?;
-    save_screenshot(client, &root.join("docs/screenshot.png")).await?;
-    println!("e2e | screenshot saved to docs/screenshot.png");
+    themes(client, root, symbols).await?;
+    phone(client).await?;
 
     let exit_time = server.terminate().await?;
     wait_for_page(client, "the app notices the server is gone", |s| {
@@ -523,6 +530,72 @@ async fn sse_fallback(client: &Client, server_port: u16, symbols: usize) -> Resu
         "gaps": settled["gaps"],
         "duplicates": settled["duplicates"],
     }))
+}
+
+/// The page background of each theme (`--bg` in style.css), as the browser computes it.
+const LIGHT_BACKGROUND: &str = "rgb(243, 245, 248)";
+const DARK_BACKGROUND: &str = "rgb(11, 15, 21)";
+
+/// The theme button pins light, then dark, and the choice survives a reload; a click more goes
+/// back to the system's theme. Saves `docs/screenshot-light.png` and `docs/screenshot.png`
+/// (dark).
+async fn themes(client: &Client, root: &Path, symbols: usize) -> Result<()> {
+    let theme_button = || client.find(Locator::Css("[data-testid=theme]"));
+    let start = page(client).await?;
+    ensure!(
+        start["themeChoice"] == "system",
+        "the theme follows the system at first: {}",
+        start["themeChoice"]
+    );
+    std::fs::create_dir_all(root.join("docs"))?;
+    for (choice, background, file) in [
+        ("light", LIGHT_BACKGROUND, "docs/screenshot-light.png"),
+        ("dark", DARK_BACKGROUND, "docs/screenshot.png"),
+    ] {
+        theme_button().await?.click().await?;
+        wait_for_page(client, &format!("the {choice} theme"), |s| {
+            s["themeChoice"] == choice && s["theme"] == choice && s["background"] == background
+        })
+        .await?;
+        // Let the chart repaint in the new colours before the picture.
+        let paints = page(client).await?["chartPaints"].as_f64().unwrap_or(0.0);
+        wait_for_page(client, "the chart repaints", |s| {
+            s["chartPaints"].as_f64() > Some(paints)
+        })
+        .await?;
+        save_screenshot(client, &root.join(file)).await?;
+        println!("e2e | {choice} theme; screenshot saved to {file}");
+    }
+    client.refresh().await?;
+    wait_for_page(client, "the dark theme is kept across a reload", |s| {
+        s["state"] == "live"
+            && watchlist_full(s, symbols)
+            && s["themeChoice"] == "dark"
+            && s["background"] == DARK_BACKGROUND
+    })
+    .await?;
+    theme_button().await?.click().await?;
+    wait_for_page(client, "back to the system's theme", |s| {
+        s["themeChoice"] == "system"
+    })
+    .await?;
+    println!("e2e | the theme choice survives a reload; back to the system's");
+    Ok(())
+}
+
+/// At the width of a small phone (375 px) nothing scrolls sideways and the watchlist's
+/// columns fit their panel.
+async fn phone(client: &Client) -> Result<()> {
+    let (width, height) = client.get_window_size().await?;
+    client.set_window_size(375, 812).await?;
+    let narrow = wait_for_page(client, "the layout fits 375 px", |s| {
+        s["pageOverflow"].as_f64() <= Some(0.0) && s["tableOverflow"].as_f64() <= Some(0.0)
+    })
+    .await;
+    client.set_window_size(width as u32, height as u32).await?;
+    narrow?;
+    println!("e2e | the layout fits a 375 px wide phone");
+    Ok(())
 }
 
 async fn save_screenshot(client: &Client, path: &Path) -> Result<()> {

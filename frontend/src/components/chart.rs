@@ -15,19 +15,52 @@ use crate::{
     chart::{ChartFrame, TIME_AXIS_HEIGHT, layout},
     dashboard::Dashboard,
     signals::Signals,
+    theme::Theme,
 };
 
-/// Colours of the chart, matching `style.css`.
-mod colour {
-    pub const BACKGROUND: &str = "#0f141c";
-    pub const GRID: &str = "#1f2833";
-    pub const TEXT: &str = "#8b98a9";
-    pub const UP: &str = "#26a69a";
-    pub const DOWN: &str = "#ef5350";
-    pub const UP_VOLUME: &str = "rgba(38, 166, 154, 0.35)";
-    pub const DOWN_VOLUME: &str = "rgba(239, 83, 80, 0.35)";
-    pub const LAST: &str = "#f0b90b";
-    pub const LABEL_TEXT: &str = "#0f141c";
+/// Colours of the chart in one theme, matching `style.css` (the canvas cannot read CSS).
+struct Palette {
+    background: &'static str,
+    grid: &'static str,
+    text: &'static str,
+    up: &'static str,
+    down: &'static str,
+    up_volume: &'static str,
+    down_volume: &'static str,
+    last: &'static str,
+    label_text: &'static str,
+}
+
+impl Palette {
+    const DARK: Palette = Palette {
+        background: "#0f141c",
+        grid: "#1f2833",
+        text: "#8b98a9",
+        up: "#26a69a",
+        down: "#ef5350",
+        up_volume: "rgba(38, 166, 154, 0.35)",
+        down_volume: "rgba(239, 83, 80, 0.35)",
+        last: "#f0b90b",
+        label_text: "#0f141c",
+    };
+    const LIGHT: Palette = Palette {
+        background: "#ffffff",
+        grid: "#e3e8ee",
+        text: "#5d6b7c",
+        up: "#0f8a7e",
+        down: "#d93a37",
+        up_volume: "rgba(15, 138, 126, 0.3)",
+        down_volume: "rgba(217, 58, 55, 0.3)",
+        last: "#b7860b",
+        label_text: "#ffffff",
+    };
+
+    fn of(theme: Theme) -> &'static Palette {
+        match theme {
+            Theme::Dark => &Palette::DARK,
+            Theme::Light => &Palette::LIGHT,
+        }
+    }
 }
 
 /// Font of the axis labels.
@@ -49,6 +82,7 @@ pub fn ChartPanel(
     Effect::new(move |_| {
         signals.selected.track();
         signals.interval.track();
+        signals.theme.track();
         dashboard.with_value(|d| d.invalidate_chart());
     });
     let resize = window_event_listener(ev::resize, move |_| {
@@ -115,9 +149,15 @@ pub fn ChartPanel(
     }
 }
 
-/// Paints `series` (or an empty chart) on `canvas`, sized to its CSS box at the device's pixel
-/// ratio so lines stay crisp.
-pub fn paint(canvas: &HtmlCanvasElement, series: Option<&CandleSeries>, interval: Interval) {
+/// Paints `series` (or an empty chart) on `canvas` in the colours of `theme`, sized to its CSS
+/// box at the device's pixel ratio so lines stay crisp.
+pub fn paint(
+    canvas: &HtmlCanvasElement,
+    series: Option<&CandleSeries>,
+    interval: Interval,
+    theme: Theme,
+) {
+    let colour = Palette::of(theme);
     let width = f64::from(canvas.client_width());
     let height = f64::from(canvas.client_height());
     if width <= 0.0 || height <= 0.0 {
@@ -141,27 +181,27 @@ pub fn paint(canvas: &HtmlCanvasElement, series: Option<&CandleSeries>, interval
         return;
     };
     let _ = context.set_transform(ratio, 0.0, 0.0, ratio, 0.0, 0.0);
-    context.set_fill_style_str(colour::BACKGROUND);
+    context.set_fill_style_str(colour.background);
     context.fill_rect(0.0, 0.0, width, height);
     let Some(series) = series else {
         return;
     };
     let frame = layout(series.iter(), interval, width, height);
-    draw_grid(&context, &frame, width, height, interval);
-    draw_candles(&context, &frame);
-    draw_last_price(&context, &frame, width);
+    draw_grid(&context, colour, &frame, (width, height), interval);
+    draw_candles(&context, colour, &frame);
+    draw_last_price(&context, colour, &frame, width);
 }
 
 fn draw_grid(
     context: &CanvasRenderingContext2d,
+    colour: &Palette,
     frame: &ChartFrame,
-    width: f64,
-    height: f64,
+    (width, height): (f64, f64),
     interval: Interval,
 ) {
     context.set_line_width(1.0);
-    context.set_stroke_style_str(colour::GRID);
-    context.set_fill_style_str(colour::TEXT);
+    context.set_stroke_style_str(colour.grid);
+    context.set_fill_style_str(colour.text);
     context.set_font(LABEL_FONT);
     context.set_text_baseline("middle");
     context.set_text_align("left");
@@ -189,12 +229,12 @@ fn draw_grid(
     context.stroke();
 }
 
-fn draw_candles(context: &CanvasRenderingContext2d, frame: &ChartFrame) {
+fn draw_candles(context: &CanvasRenderingContext2d, colour: &Palette, frame: &ChartFrame) {
     for rising in [true, false] {
         let (body, volume) = if rising {
-            (colour::UP, colour::UP_VOLUME)
+            (colour.up, colour.up_volume)
         } else {
-            (colour::DOWN, colour::DOWN_VOLUME)
+            (colour.down, colour.down_volume)
         };
         let shapes = || frame.candles.iter().filter(move |c| c.rising == rising);
         context.set_fill_style_str(volume);
@@ -229,26 +269,31 @@ fn draw_candles(context: &CanvasRenderingContext2d, frame: &ChartFrame) {
     }
 }
 
-fn draw_last_price(context: &CanvasRenderingContext2d, frame: &ChartFrame, width: f64) {
+fn draw_last_price(
+    context: &CanvasRenderingContext2d,
+    colour: &Palette,
+    frame: &ChartFrame,
+    width: f64,
+) {
     let Some(last) = frame.last else {
         return;
     };
     let y = last.y.round() + 0.5;
-    context.set_stroke_style_str(colour::LAST);
+    context.set_stroke_style_str(colour.last);
     let _ = context.set_line_dash(&js_sys::Array::of2(&4.0.into(), &3.0.into()));
     context.begin_path();
     context.move_to(0.0, y);
     context.line_to(frame.plot.right(), y);
     context.stroke();
     let _ = context.set_line_dash(&js_sys::Array::new());
-    context.set_fill_style_str(colour::LAST);
+    context.set_fill_style_str(colour.last);
     context.fill_rect(
         frame.plot.right() + 1.0,
         y - 9.0,
         width - frame.plot.right(),
         18.0,
     );
-    context.set_fill_style_str(colour::LABEL_TEXT);
+    context.set_fill_style_str(colour.label_text);
     context.set_text_align("left");
     let _ = context.fill_text(&last.price.to_string(), frame.plot.right() + 8.0, y);
 }
