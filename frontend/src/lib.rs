@@ -4,6 +4,7 @@
 //! - [`state`]: the reducer folding server messages into per-symbol books (gap-free by `seq`).
 //! - [`chart`]: chart geometry (visible candles, scales, grid, time marks).
 //! - [`stats`], [`format`]: latency percentiles, tick rate, number formatting.
+//! - [`sorting`]: the watchlist's sort order.
 //! - [`transport`]: when the feed falls back from the WebSocket to SSE, and back.
 //! - [`theme`]: light and dark themes, the system's by default, the user's choice kept.
 //!
@@ -20,6 +21,7 @@ pub mod dashboard;
 pub mod feed;
 pub mod format;
 pub mod signals;
+pub mod sorting;
 pub mod state;
 pub mod stats;
 pub mod theme;

@@ -443,6 +443,7 @@ async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<(
     let frames = frame_times(client).await?;
     println!("e2e | frames over 5 s at 500 ticks/s: {frames}");
     themes(client, root, symbols).await?;
+    sorting(client).await?;
     phone(client).await?;
 
     let exit_time = server.terminate().await?;
@@ -581,6 +582,59 @@ async fn themes(client: &Client, root: &Path, symbols: usize) -> Result<()> {
     .await?;
     println!("e2e | the theme choice survives a reload; back to the system's");
     Ok(())
+}
+
+/// Clicking the Last header sorts the watchlist by price, largest first, then the other way,
+/// then back to the server's order.
+async fn sorting(client: &Client) -> Result<()> {
+    let server_order = symbols_in_order(&page(client).await?);
+    let last_header = || client.find(Locator::Css("button.sort[data-column='Last']"));
+    for (what, descending) in [("largest first", true), ("smallest first", false)] {
+        last_header().await?.click().await?;
+        wait_for_page(
+            client,
+            &format!("the watchlist sorted by price, {what}"),
+            |s| {
+                let prices = last_prices(s);
+                prices.len() > 1
+                    && prices
+                        .windows(2)
+                        .all(|pair| (pair[0] >= pair[1]) == descending || pair[0] == pair[1])
+            },
+        )
+        .await?;
+    }
+    last_header().await?.click().await?;
+    wait_for_page(client, "the server's order again", |s| {
+        symbols_in_order(s) == server_order
+    })
+    .await?;
+    println!("e2e | the watchlist sorts by price both ways and back");
+    Ok(())
+}
+
+/// The watchlist's last prices, top to bottom, as numbers (rows without one left out).
+fn last_prices(state: &Value) -> Vec<f64> {
+    state["rows"]
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .filter_map(|row| row["last"].as_str()?.replace(',', "").parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The watchlist's symbols, top to bottom.
+fn symbols_in_order(state: &Value) -> Vec<String> {
+    state["rows"]
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .filter_map(|row| row["symbol"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// At the width of a small phone (375 px) nothing scrolls sideways and the watchlist's

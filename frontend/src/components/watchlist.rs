@@ -1,5 +1,5 @@
 //! The watchlist: one row per symbol with live figures; a price flashes when it moves; clicking
-//! (or Enter on) a row selects it for the chart.
+//! (or Enter on) a row selects it for the chart; clicking a column's header sorts by it.
 
 use leptos::{ev, prelude::*};
 use ticker_shared::price::format_bps;
@@ -7,6 +7,7 @@ use ticker_shared::price::format_bps;
 use crate::{
     format,
     signals::{Row, Signals},
+    sorting::{self, Column, Sort},
     state::{Direction, QuoteRow},
 };
 
@@ -14,28 +15,85 @@ use crate::{
 #[component]
 pub fn Watchlist() -> impl IntoView {
     let signals = expect_context::<Signals>();
+    let sort = RwSignal::new(None::<Sort>);
+    let ordered = move || {
+        let rows = signals.rows.get();
+        let Some(current) = sort.get() else {
+            return rows;
+        };
+        let figures: Vec<_> = rows
+            .iter()
+            .map(|row| (row.info.clone(), row.quote.get()))
+            .collect();
+        sorting::order(&figures, Some(current))
+            .into_iter()
+            .map(|index| rows[index].clone())
+            .collect()
+    };
+    let header = move |label: &'static str, column: Column, class: &'static str| {
+        view! { <SortHeader label=label column=column class=class sort=sort /> }
+    };
     view! {
         <section class="watchlist" aria-label="Watchlist">
             <table>
                 <thead>
                     <tr>
-                        <th scope="col">"Symbol"</th>
-                        <th scope="col" class="name">"Name"</th>
-                        <th scope="col" class="num">"Last"</th>
-                        <th scope="col" class="num">"Chg"</th>
-                        <th scope="col" class="num">"Chg %"</th>
-                        <th scope="col" class="num hide-narrow">"High"</th>
-                        <th scope="col" class="num hide-narrow">"Low"</th>
-                        <th scope="col" class="num">"Volume"</th>
+                        {header("Symbol", Column::Symbol, "")}
+                        {header("Name", Column::Name, "name")}
+                        {header("Last", Column::Last, "num")}
+                        {header("Chg", Column::Change, "num")}
+                        {header("Chg %", Column::ChangePercent, "num")}
+                        {header("High", Column::High, "num hide-narrow")}
+                        {header("Low", Column::Low, "num hide-narrow")}
+                        {header("Volume", Column::Volume, "num")}
                     </tr>
                 </thead>
                 <tbody>
-                    <For each=move || signals.rows.get() key=|row| row.info.symbol.clone() let:row>
+                    <For each=ordered key=|row| row.info.symbol.clone() let:row>
                         <WatchRow row=row />
                     </For>
                 </tbody>
             </table>
         </section>
+    }
+}
+
+/// A column header that sorts by its column: largest first (A→Z for text), then the other
+/// way, then the server's order. A button, so it is reachable and operable by keyboard.
+#[component]
+fn SortHeader(
+    /// The header's text.
+    label: &'static str,
+    /// The column it sorts by.
+    column: Column,
+    /// The cell's CSS classes.
+    class: &'static str,
+    /// The watchlist's sort.
+    sort: RwSignal<Option<Sort>>,
+) -> impl IntoView {
+    let state = move || match sort.get() {
+        Some(Sort {
+            column: sorted,
+            descending,
+        }) if sorted == column => {
+            if descending {
+                "descending"
+            } else {
+                "ascending"
+            }
+        }
+        _ => "none",
+    };
+    view! {
+        <th scope="col" class=class aria-sort=state>
+            <button
+                class="sort"
+                data-column=label
+                on:click=move |_| sort.update(|current| *current = sorting::after_click(*current, column))
+            >
+                {label}
+            </button>
+        </th>
     }
 }
 
