@@ -73,12 +73,13 @@ pub enum Encoding {
     Binary,
 }
 
-/// A serialized `ticks` message in one [`Encoding`].
+/// The payload of one WebSocket data frame: a serialized `ticks` message in one [`Encoding`]
+/// here, and whatever a connection writes (`ws.rs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Payload {
-    /// JSON, for a text frame.
+    /// Text, for a text frame (JSON).
     Text(ByteString),
-    /// The binary encoding, for a binary frame.
+    /// Bytes, for a binary frame.
     Binary(Bytes),
 }
 
@@ -272,6 +273,8 @@ struct Groups {
     by_id: HashMap<GroupId, Group>,
     by_key: HashMap<(Encoding, Arc<[SymbolId]>), GroupId>,
     next_id: GroupId,
+    /// Groups whose clients take binary frames: without any, ticks are not encoded in binary.
+    binary_groups: usize,
 }
 
 impl Groups {
@@ -294,6 +297,7 @@ impl Groups {
                 let id = self.next_id;
                 self.next_id += 1;
                 vacant.insert(id);
+                self.binary_groups += usize::from(entry.encoding == Encoding::Binary);
                 self.by_id.insert(
                     id,
                     Group {
@@ -321,6 +325,7 @@ impl Groups {
         group.members.swap_remove(position);
         if group.members.is_empty() {
             let group = self.by_id.remove(&id).expect("present above");
+            self.binary_groups -= usize::from(group.encoding == Encoding::Binary);
             self.by_key.remove(&(group.encoding, group.symbols));
             return None;
         }
@@ -469,12 +474,18 @@ impl Hub {
             self.window.touched.push(id);
         }
         json.push(&applied.encoded);
-        if let Some(tick) = self.market.last(id) {
-            binary.push(tick, id.0);
-        }
         for update in &applied.closed {
             json.push_candle(&encode_candle(update));
-            binary.push_candle(update, id.0);
+        }
+        // A binary group can only appear between windows (every command closes the window
+        // first), so a window either needs the binary form from its first tick or not at all.
+        if self.groups.binary_groups > 0 {
+            if let Some(tick) = self.market.last(id) {
+                binary.push(tick, id.0);
+            }
+            for update in &applied.closed {
+                binary.push_candle(update, id.0);
+            }
         }
         self.window.ticks += 1;
         if self.config.window.is_zero() || self.window.ticks >= MAX_TICKS_PER_WINDOW {
@@ -946,6 +957,10 @@ mod tests {
         assert!(
             clients.iter_mut().all(|c| drain(c).is_empty()),
             "nothing leaves before the window closes"
+        );
+        assert!(
+            hub.window.binary.iter().all(BinaryFrame::is_empty),
+            "no binary client, no binary encoding"
         );
         hub.flush();
         let frames: Vec<Vec<LiveFrame>> = clients.iter_mut().map(|c| live(&drain(c))).collect();

@@ -23,8 +23,6 @@ use std::{
 
 use actix_web::{FromRequest, HttpRequest, HttpResponse, dev, http::header, web};
 use actix_ws::{CloseCode, CloseReason, Session};
-use bytes::Bytes;
-use bytestring::ByteString;
 use futures_util::{FutureExt, Stream, future::Either};
 use ticker_shared::{
     ClientMessage, ErrorCode, ServerMessage, Symbol,
@@ -182,12 +180,6 @@ impl Stop {
             Stop::Lost => None,
         }
     }
-}
-
-/// A frame to write.
-enum Outgoing {
-    Text(ByteString),
-    Binary(Bytes),
 }
 
 /// One client connection.
@@ -361,11 +353,9 @@ impl Connection {
 
     async fn on_inbound(&mut self, inbound: Inbound) -> Result<(), Stop> {
         match inbound {
-            Inbound::Text(text) if self.mode == Mode::Echo => {
-                self.write(Outgoing::Text(text)).await
-            }
+            Inbound::Text(text) if self.mode == Mode::Echo => self.write(Payload::Text(text)).await,
             Inbound::Binary(bytes) if self.mode == Mode::Echo => {
-                self.write(Outgoing::Binary(bytes)).await
+                self.write(Payload::Binary(bytes)).await
             }
             Inbound::Text(text) => self.on_text(&text).await,
             Inbound::Binary(bytes) => {
@@ -511,24 +501,21 @@ impl Connection {
 
     async fn push(&mut self, item: Outbound) -> Result<(), Stop> {
         match item {
-            Outbound::Live(frame) => match &frame.payload {
-                Payload::Text(text) => self.write(Outgoing::Text(text.clone())).await,
-                Payload::Binary(bytes) => self.write(Outgoing::Binary(bytes.clone())).await,
-            },
-            Outbound::Message(message) => self.write(Outgoing::Text(message)).await,
+            Outbound::Live(frame) => self.write(frame.payload.clone()).await,
+            Outbound::Message(message) => self.write(Payload::Text(message)).await,
         }
     }
 
     async fn send(&mut self, message: &ServerMessage) -> Result<(), Stop> {
-        self.write(Outgoing::Text(message.to_json().into())).await
+        self.write(Payload::Text(message.to_json().into())).await
     }
 
     /// Writes one frame, giving up on shutdown, eviction or heartbeat timeout so that a peer
     /// that stopped reading cannot hold the connection.
-    async fn write(&mut self, frame: Outgoing) -> Result<(), Stop> {
+    async fn write(&mut self, frame: Payload) -> Result<(), Stop> {
         let (len, sending) = match frame {
-            Outgoing::Text(text) => (text.len(), Either::Left(self.session.text(text))),
-            Outgoing::Binary(bytes) => (bytes.len(), Either::Right(self.session.binary(bytes))),
+            Payload::Text(text) => (text.len(), Either::Left(self.session.text(text))),
+            Payload::Binary(bytes) => (bytes.len(), Either::Right(self.session.binary(bytes))),
         };
         let mut sending = std::pin::pin!(sending);
         // Usually the session's queue has room and the write completes at once: then no timer
