@@ -355,11 +355,13 @@ async fn wait_for_page(
     }
 }
 
+/// The watchlist's rows in the page state, top to bottom.
+fn rows(state: &Value) -> impl Iterator<Item = &Value> {
+    state["rows"].as_array().into_iter().flatten()
+}
+
 fn prices(state: &Value) -> Vec<String> {
-    state["rows"]
-        .as_array()
-        .map(|rows| rows.iter().map(|r| r["last"].to_string()).collect())
-        .unwrap_or_default()
+    rows(state).map(|r| r["last"].to_string()).collect()
 }
 
 fn watchlist_full(state: &Value, symbols: usize) -> bool {
@@ -615,26 +617,16 @@ async fn sorting(client: &Client) -> Result<()> {
 
 /// The watchlist's last prices, top to bottom, as numbers (rows without one left out).
 fn last_prices(state: &Value) -> Vec<f64> {
-    state["rows"]
-        .as_array()
-        .map(|rows| {
-            rows.iter()
-                .filter_map(|row| row["last"].as_str()?.replace(',', "").parse().ok())
-                .collect()
-        })
-        .unwrap_or_default()
+    rows(state)
+        .filter_map(|row| row["last"].as_str()?.replace(',', "").parse().ok())
+        .collect()
 }
 
 /// The watchlist's symbols, top to bottom.
 fn symbols_in_order(state: &Value) -> Vec<String> {
-    state["rows"]
-        .as_array()
-        .map(|rows| {
-            rows.iter()
-                .filter_map(|row| row["symbol"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
+    rows(state)
+        .filter_map(|row| row["symbol"].as_str().map(str::to_owned))
+        .collect()
 }
 
 /// At the width of a small phone (375 px) nothing scrolls sideways and the watchlist's
