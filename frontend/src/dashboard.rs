@@ -5,6 +5,8 @@
 //! message only updates the model and marks what changed; one `requestAnimationFrame` callback
 //! then pushes the changed rows into their signals and repaints the chart once.
 
+mod chart;
+
 use std::{
     cell::{Cell, RefCell},
     collections::BTreeSet,
@@ -17,8 +19,10 @@ use ticker_shared::{ClientMessage, ResumeCursor, ServerMessage};
 use wasm_bindgen::JsValue;
 use web_sys::HtmlCanvasElement;
 
+pub use self::chart::ChartInput;
 use crate::{
-    components::chart::paint,
+    chart::control::ChartControl,
+    components::chart::tooltip::Placed,
     signals::{Row, Signals},
     state::{MarketView, Updates},
     stats::{LatencyWindow, RateMeter},
@@ -58,6 +62,9 @@ pub struct Dashboard {
     view: RefCell<MarketView>,
     pending: RefCell<Pending>,
     canvas: RefCell<Option<HtmlCanvasElement>>,
+    chart: RefCell<ChartControl>,
+    /// What the chart's tooltip shows, so it is rewritten only when that changes.
+    tooltip: RefCell<Option<Placed>>,
     latency: RefCell<LatencyWindow>,
     rate: RefCell<RateMeter>,
     first_tick_painted: Cell<bool>,
@@ -72,6 +79,8 @@ impl Dashboard {
             view: RefCell::new(MarketView::new()),
             pending: RefCell::new(Pending::default()),
             canvas: RefCell::new(None),
+            chart: RefCell::new(ChartControl::default()),
+            tooltip: RefCell::new(None),
             latency: RefCell::new(LatencyWindow::new(LATENCY_SAMPLES)),
             rate: RefCell::new(RateMeter::new(RATE_WINDOW_MS)),
             first_tick_painted: Cell::new(false),
@@ -122,12 +131,12 @@ impl Dashboard {
             self.ticks_applied
                 .set(self.ticks_applied.get() + updates.tick_times.len() as u64);
         }
-        let selected = self.selected_index();
+        let on_chart = self.chart_indices();
         {
             let mut pending = self.pending.borrow_mut();
             pending.universe |= updates.universe;
             pending.chart |=
-                updates.universe || selected.is_some_and(|i| updates.changed.contains(&i));
+                updates.universe || on_chart.iter().any(|i| updates.changed.contains(i));
             pending.rows.extend(updates.changed);
         }
         self.request_frame();
@@ -230,20 +239,6 @@ impl Dashboard {
             self.first_tick_painted.set(true);
             publish_metric("firstTickPaintMs", page_clock());
         }
-    }
-
-    fn paint_chart(&self, view: &MarketView) {
-        let Some(canvas) = self.canvas.borrow().clone() else {
-            return;
-        };
-        let interval = self.signals.interval.get_untracked();
-        let series = self
-            .selected_index()
-            .and_then(|index| view.book(index))
-            .map(|book| book.series(interval));
-        let theme = self.signals.theme.get_untracked();
-        paint(&canvas, series, interval, theme);
-        publish_metric("chartPaints", 1.0 + read_metric("chartPaints"));
     }
 }
 

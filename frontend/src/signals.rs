@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use ticker_shared::{Interval, Symbol, SymbolInfo};
 
 use crate::{
+    chart::ChartKind,
     state::{Anomalies, QuoteRow},
     theme::{Theme, ThemeChoice},
     transport::Transport,
@@ -56,6 +57,17 @@ pub struct Row {
     pub quote: RwSignal<Option<QuoteRow>>,
 }
 
+/// Puts `value` in `signal` only if it differs, so readers rerun only on a real change.
+pub fn set_changed<T: PartialEq + Send + Sync + 'static>(signal: RwSignal<T>, value: T) {
+    signal.maybe_update(|current| {
+        let changed = *current != value;
+        if changed {
+            *current = value;
+        }
+        changed
+    });
+}
+
 /// Every signal the dashboard shows.
 #[derive(Debug, Clone, Copy)]
 pub struct Signals {
@@ -69,6 +81,12 @@ pub struct Signals {
     pub selected: RwSignal<Option<Symbol>>,
     /// The chart's candle interval.
     pub interval: RwSignal<Interval>,
+    /// Candles or line.
+    pub chart_kind: RwSignal<ChartKind>,
+    /// Symbols overlaid on the selected one in compare mode (at most three).
+    pub compare: RwSignal<Vec<Symbol>>,
+    /// Whether the chart follows the newest candle (else it shows "back to live").
+    pub chart_live: RwSignal<bool>,
     /// Tick latency (server timestamp to receipt), median and 99th percentile, in ms.
     pub latency: RwSignal<Option<(f64, f64)>>,
     /// Round trip of the last application ping, in ms.
@@ -92,6 +110,9 @@ impl Signals {
             rows: RwSignal::new(Vec::new()),
             selected: RwSignal::new(None),
             interval: RwSignal::new(Interval::S5),
+            chart_kind: RwSignal::new(ChartKind::default()),
+            compare: RwSignal::new(Vec::new()),
+            chart_live: RwSignal::new(true),
             latency: RwSignal::new(None),
             round_trip: RwSignal::new(None),
             tick_rate: RwSignal::new(0.0),

@@ -15,6 +15,8 @@ use std::{
     time::Duration,
 };
 
+mod chart;
+
 use crate::blocker::WebSocketBlocker;
 use anyhow::{Context, Result, bail, ensure};
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -248,13 +250,13 @@ const rows = [...document.querySelectorAll('tbody tr')].map(row => ({
     last: row.querySelector('[data-testid=last]').textContent,
 }));
 const metrics = window.__ticker || {};
-const pressed = document.querySelector('.intervals button[aria-pressed=true]');
+const pressed = document.querySelector('button[data-group=interval][aria-pressed=true]');
 return {
     state: document.querySelector('[data-testid=connection]')?.dataset.state,
     transport: document.querySelector('[data-testid=transport]')?.dataset.transport,
     rows,
     chartSymbol: document.querySelector('[data-testid=chart-symbol]')?.textContent,
-    interval: pressed ? pressed.dataset.interval : null,
+    interval: pressed ? pressed.dataset.choice : null,
     chartPaints: metrics.chartPaints || 0,
     firstTickPaintMs: metrics.firstTickPaintMs,
     resets: metrics.resets || 0,
@@ -337,22 +339,31 @@ async fn candle_pixels(client: &Client) -> Result<u64> {
         .unwrap_or(0))
 }
 
+/// Reads a state with `read` until `check` accepts it, failing after [`DEADLINE`].
+async fn wait_for<F, Fut>(what: &str, mut read: F, check: impl Fn(&Value) -> bool) -> Result<Value>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Value>>,
+{
+    let started = Instant::now();
+    loop {
+        let state = read().await?;
+        if check(&state) {
+            return Ok(state);
+        }
+        if started.elapsed() > DEADLINE {
+            bail!("timed out after {DEADLINE:?} waiting until {what}; state: {state}");
+        }
+        sleep(POLL).await;
+    }
+}
+
 async fn wait_for_page(
     client: &Client,
     what: &str,
     check: impl Fn(&Value) -> bool,
 ) -> Result<Value> {
-    let started = Instant::now();
-    loop {
-        let state = page(client).await?;
-        if check(&state) {
-            return Ok(state);
-        }
-        if started.elapsed() > DEADLINE {
-            bail!("timed out after {DEADLINE:?} waiting until {what}; page state: {state}");
-        }
-        sleep(POLL).await;
-    }
+    wait_for(what, || page(client), check).await
 }
 
 /// The watchlist's rows in the page state, top to bottom.
@@ -409,7 +420,9 @@ async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<(
     for interval in ["1m", "1s", "5s"] {
         let before = page(client).await?["chartPaints"].as_f64().unwrap_or(0.0);
         client
-            .find(Locator::Css(&format!("button[data-interval='{interval}']")))
+            .find(Locator::Css(&format!(
+                "button[data-group='interval'][data-choice='{interval}']"
+            )))
             .await?
             .click()
             .await?;
@@ -424,6 +437,7 @@ async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<(
         );
     }
     println!("e2e | interval switch repaints the chart");
+    let chart = chart::interactions(client).await?;
 
     // The checks above read the canvas back, which stalls the page; measure only once the
     // latency window (512 samples) holds nothing but ticks received after them.
@@ -471,6 +485,7 @@ async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<(
         "latency": measured["latency"],
         "ticks_per_second": measured["tickRate"],
         "frames": frames,
+        "chart": chart,
         "gaps": resumed["gaps"],
         "duplicates": resumed["duplicates"],
         "resets_after_restart": resumed["resets"],

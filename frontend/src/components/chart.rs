@@ -1,75 +1,32 @@
-//! The chart panel: the selected symbol's header, the interval switch, and the canvas painter.
+//! The chart panel: the selected symbol's header, the interval, kind and compare controls, and
+//! the canvas with its tooltip and "back to live" button.
 //!
-//! Candles are painted on one `<canvas>`, not as DOM nodes; the geometry comes from
-//! [`crate::chart::layout`], and [`paint`] runs at most once per animation frame (the
-//! [`Dashboard`] calls it).
+//! Candles are painted on one `<canvas>`, not as DOM nodes: [`paint`] draws what
+//! [`crate::chart::layout`] computes, at most once per animation frame. The canvas takes the
+//! pointer (drag to scroll, wheel or pinch to zoom, hover for the crosshair) and, focused, the
+//! keyboard (see [`crate::chart::control`]); all of it goes to [`Dashboard::chart_input`].
+
+mod compare;
+pub mod paint;
+pub mod tooltip;
 
 use std::rc::Rc;
 
 use leptos::{ev, html, prelude::*};
-use ticker_shared::{CandleSeries, Interval, Price, price::format_bps};
+use ticker_shared::{Interval, Price, price::format_bps};
 use wasm_bindgen::JsCast;
-use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 
+use self::compare::ComparePicker;
 use crate::{
-    chart::{ChartFrame, TIME_AXIS_HEIGHT, layout},
-    dashboard::Dashboard,
+    chart::ChartKind,
+    dashboard::{ChartInput, Dashboard},
     signals::Signals,
-    theme::Theme,
 };
 
-/// Colours of the chart in one theme, matching `style.css` (the canvas cannot read CSS).
-struct Palette {
-    background: &'static str,
-    grid: &'static str,
-    text: &'static str,
-    up: &'static str,
-    down: &'static str,
-    up_volume: &'static str,
-    down_volume: &'static str,
-    last: &'static str,
-    label_text: &'static str,
-}
-
-impl Palette {
-    const DARK: Palette = Palette {
-        background: "#0f141c",
-        grid: "#1f2833",
-        text: "#8b98a9",
-        up: "#26a69a",
-        down: "#ef5350",
-        up_volume: "rgba(38, 166, 154, 0.35)",
-        down_volume: "rgba(239, 83, 80, 0.35)",
-        last: "#f0b90b",
-        label_text: "#0f141c",
-    };
-    const LIGHT: Palette = Palette {
-        background: "#ffffff",
-        grid: "#e3e8ee",
-        text: "#5d6b7c",
-        up: "#0f8a7e",
-        down: "#d93a37",
-        up_volume: "rgba(15, 138, 126, 0.3)",
-        down_volume: "rgba(217, 58, 55, 0.3)",
-        last: "#b7860b",
-        label_text: "#ffffff",
-    };
-
-    fn of(theme: Theme) -> &'static Palette {
-        match theme {
-            Theme::Dark => &Palette::DARK,
-            Theme::Light => &Palette::LIGHT,
-        }
-    }
-}
-
-/// Font of the axis labels.
-const LABEL_FONT: &str = "11px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace";
-
-/// Header, interval buttons and the canvas of the selected symbol.
+/// Header, controls and the canvas of the selected symbol.
 #[component]
 pub fn ChartPanel(
-    /// The engine that paints the canvas.
+    /// The engine that paints the canvas and takes its input.
     dashboard: StoredValue<Rc<Dashboard>, LocalStorage>,
 ) -> impl IntoView {
     let signals = expect_context::<Signals>();
@@ -83,13 +40,61 @@ pub fn ChartPanel(
         signals.selected.track();
         signals.interval.track();
         signals.theme.track();
+        signals.chart_kind.track();
+        signals.compare.track();
         dashboard.with_value(|d| d.invalidate_chart());
+    });
+    // The selected symbol is never also one of those compared with it.
+    Effect::new(move |_| {
+        let Some(selected) = signals.selected.get() else {
+            return;
+        };
+        if signals.compare.with(|c| c.contains(&selected)) {
+            signals.compare.update(|c| c.retain(|s| *s != selected));
+        }
     });
     let resize = window_event_listener(ev::resize, move |_| {
         dashboard.with_value(|d| d.invalidate_chart())
     });
     on_cleanup(move || resize.remove());
 
+    view! {
+        <section class="chart-panel" aria-label="Chart">
+            <ChartHeader />
+            <div class="chart-controls">
+                <IntervalSwitch />
+                <KindSwitch />
+                <ComparePicker />
+            </div>
+            <div class="chart-area">
+                <ChartCanvas canvas=canvas dashboard=dashboard />
+                <div
+                    id=tooltip::ID
+                    class="chart-tooltip"
+                    data-testid="chart-tooltip"
+                    role="status"
+                    hidden
+                ></div>
+                <button
+                    type="button"
+                    class="back-to-live"
+                    data-testid="back-to-live"
+                    hidden=move || signals.chart_live.get()
+                    on:click=move |_| {
+                        dashboard.with_value(|d| d.chart_input(ChartInput::BackToLive));
+                    }
+                >
+                    "Back to live ⇥"
+                </button>
+            </div>
+        </section>
+    }
+}
+
+/// The selected symbol, its name, last price and change.
+#[component]
+fn ChartHeader() -> impl IntoView {
+    let signals = expect_context::<Signals>();
     let selected_row = move || {
         let selected = signals.selected.get()?;
         signals
@@ -109,201 +114,149 @@ pub fn ChartPanel(
         })
     };
     view! {
-        <section class="chart-panel" aria-label="Chart">
-            <header class="chart-header">
-                <div class="chart-title">
-                    <h2 data-testid="chart-symbol">{title}</h2>
-                    <span class="chart-name">{name}</span>
-                    {move || {
-                        last()
-                            .map(|(price, change, up)| {
-                                view! {
-                                    <span class="chart-last">{price}</span>
-                                    <span class=if up { "chart-change up" } else { "chart-change down" }>{change}</span>
-                                }
-                            })
-                    }}
-                </div>
-                <div class="intervals" role="group" aria-label="Candle interval">
-                    {Interval::ALL
-                        .into_iter()
-                        .map(|interval| {
-                            let active = move || signals.interval.get() == interval;
+        <header class="chart-header">
+            <div class="chart-title">
+                <h2 data-testid="chart-symbol">{title}</h2>
+                <span class="chart-name">{name}</span>
+                {move || {
+                    last()
+                        .map(|(price, change, up)| {
                             view! {
-                                <button
-                                    type="button"
-                                    class:active=active
-                                    aria-pressed=move || active().to_string()
-                                    data-interval=interval.label()
-                                    on:click=move |_| signals.interval.set(interval)
-                                >
-                                    {interval.label()}
-                                </button>
+                                <span class="chart-last">{price}</span>
+                                <span class=if up { "chart-change up" } else { "chart-change down" }>{change}</span>
                             }
                         })
-                        .collect_view()}
-                </div>
-            </header>
-            <canvas node_ref=canvas class="chart" data-testid="chart" role="img" aria-label="Candlestick chart of the selected symbol"></canvas>
-        </section>
+                }}
+            </div>
+        </header>
     }
 }
 
-/// Paints `series` (or an empty chart) on `canvas` in the colours of `theme`, sized to its CSS
-/// box at the device's pixel ratio so lines stay crisp.
-pub fn paint(
-    canvas: &HtmlCanvasElement,
-    series: Option<&CandleSeries>,
-    interval: Interval,
-    theme: Theme,
-) {
-    let colour = Palette::of(theme);
-    let width = f64::from(canvas.client_width());
-    let height = f64::from(canvas.client_height());
-    if width <= 0.0 || height <= 0.0 {
-        return;
+/// A group of toggle buttons, one pressed: the interval or the chart kind.
+fn toggle_group<T: Copy + PartialEq + Send + Sync + 'static>(
+    label: &'static str,
+    choices: impl IntoIterator<Item = (T, &'static str)>,
+    signal: RwSignal<T>,
+    group: &'static str,
+) -> impl IntoView {
+    let buttons = choices
+        .into_iter()
+        .map(|(choice, text)| {
+            let active = move || signal.get() == choice;
+            view! {
+                <button
+                    type="button"
+                    class:active=active
+                    aria-pressed=move || active().to_string()
+                    data-choice=text
+                    data-group=group
+                    on:click=move |_| signal.set(choice)
+                >
+                    {text}
+                </button>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="toggles" role="group" aria-label=label>
+            {buttons}
+        </div>
     }
-    let ratio = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
-    let (pixel_width, pixel_height) = (
-        (width * ratio).round() as u32,
-        (height * ratio).round() as u32,
-    );
-    if canvas.width() != pixel_width || canvas.height() != pixel_height {
-        canvas.set_width(pixel_width);
-        canvas.set_height(pixel_height);
-    }
-    let Some(context) = canvas
-        .get_context("2d")
-        .ok()
-        .flatten()
-        .and_then(|context| context.dyn_into::<CanvasRenderingContext2d>().ok())
-    else {
-        return;
-    };
-    let _ = context.set_transform(ratio, 0.0, 0.0, ratio, 0.0, 0.0);
-    context.set_fill_style_str(colour.background);
-    context.fill_rect(0.0, 0.0, width, height);
-    let Some(series) = series else {
-        return;
-    };
-    let frame = layout(series.iter(), interval, width, height);
-    draw_grid(&context, colour, &frame, (width, height), interval);
-    draw_candles(&context, colour, &frame);
-    draw_last_price(&context, colour, &frame, width);
 }
 
-fn draw_grid(
-    context: &CanvasRenderingContext2d,
-    colour: &Palette,
-    frame: &ChartFrame,
-    (width, height): (f64, f64),
-    interval: Interval,
-) {
-    context.set_line_width(1.0);
-    context.set_stroke_style_str(colour.grid);
-    context.set_fill_style_str(colour.text);
-    context.set_font(LABEL_FONT);
-    context.set_text_baseline("middle");
-    context.set_text_align("left");
-    context.begin_path();
-    for line in &frame.price_lines {
-        let y = line.y.round() + 0.5;
-        context.move_to(0.0, y);
-        context.line_to(frame.plot.right(), y);
-        let _ = context.fill_text(&line.price.to_string(), frame.plot.right() + 8.0, y);
-    }
-    context.set_text_align("center");
-    let label_y = height - TIME_AXIS_HEIGHT / 2.0;
-    for mark in &frame.time_marks {
-        let x = mark.x.round() + 0.5;
-        context.move_to(x, 0.0);
-        context.line_to(x, frame.volume.bottom());
-        let _ = context.fill_text(&clock_label(mark.ts, interval), mark.x, label_y);
-    }
-    context.stroke();
-    context.begin_path();
-    context.move_to(frame.plot.right() + 0.5, 0.0);
-    context.line_to(frame.plot.right() + 0.5, height);
-    context.move_to(0.0, frame.volume.bottom() + 0.5);
-    context.line_to(width, frame.volume.bottom() + 0.5);
-    context.stroke();
+/// The candle interval: 1 s, 5 s, 1 min, 5 min.
+#[component]
+fn IntervalSwitch() -> impl IntoView {
+    let signals = expect_context::<Signals>();
+    toggle_group(
+        "Candle interval",
+        Interval::ALL.map(|interval| (interval, interval.label())),
+        signals.interval,
+        "interval",
+    )
 }
 
-fn draw_candles(context: &CanvasRenderingContext2d, colour: &Palette, frame: &ChartFrame) {
-    for rising in [true, false] {
-        let (body, volume) = if rising {
-            (colour.up, colour.up_volume)
-        } else {
-            (colour.down, colour.down_volume)
-        };
-        let shapes = || frame.candles.iter().filter(move |c| c.rising == rising);
-        context.set_fill_style_str(volume);
-        for candle in shapes() {
-            let left = candle.x - candle.body_width / 2.0;
-            context.fill_rect(
-                left,
-                candle.volume_y,
-                candle.body_width,
-                frame.volume.bottom() - candle.volume_y,
-            );
+/// Candles or a line.
+#[component]
+fn KindSwitch() -> impl IntoView {
+    let signals = expect_context::<Signals>();
+    toggle_group(
+        "Chart type",
+        ChartKind::ALL.map(|kind| (kind, kind.label())),
+        signals.chart_kind,
+        "kind",
+    )
+}
+
+/// The canvas, taking pointer, wheel and key input.
+#[component]
+fn ChartCanvas(
+    /// Where the canvas element goes.
+    canvas: NodeRef<html::Canvas>,
+    /// The engine the input goes to.
+    dashboard: StoredValue<Rc<Dashboard>, LocalStorage>,
+) -> impl IntoView {
+    let input = move |input: ChartInput<'_>| dashboard.with_value(|d| d.chart_input(input));
+    let on_pointer_down = move |event: ev::PointerEvent| {
+        if let Some(target) = event
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        {
+            let _ = target.set_pointer_capture(event.pointer_id());
         }
-        context.set_stroke_style_str(body);
-        context.begin_path();
-        for candle in shapes() {
-            let x = candle.x.round() + 0.5;
-            context.move_to(x, candle.high_y);
-            context.line_to(x, candle.low_y);
-        }
-        context.stroke();
-        context.set_fill_style_str(body);
-        for candle in shapes() {
-            let top = candle.open_y.min(candle.close_y);
-            let height = (candle.open_y - candle.close_y).abs().max(1.0);
-            context.fill_rect(
-                candle.x - candle.body_width / 2.0,
-                top,
-                candle.body_width,
-                height,
-            );
-        }
-    }
-}
-
-fn draw_last_price(
-    context: &CanvasRenderingContext2d,
-    colour: &Palette,
-    frame: &ChartFrame,
-    width: f64,
-) {
-    let Some(last) = frame.last else {
-        return;
+        input(ChartInput::PointerDown {
+            id: event.pointer_id(),
+            x: f64::from(event.offset_x()),
+        });
     };
-    let y = last.y.round() + 0.5;
-    context.set_stroke_style_str(colour.last);
-    let _ = context.set_line_dash(&js_sys::Array::of2(&4.0.into(), &3.0.into()));
-    context.begin_path();
-    context.move_to(0.0, y);
-    context.line_to(frame.plot.right(), y);
-    context.stroke();
-    let _ = context.set_line_dash(&js_sys::Array::new());
-    context.set_fill_style_str(colour.last);
-    context.fill_rect(
-        frame.plot.right() + 1.0,
-        y - 9.0,
-        width - frame.plot.right(),
-        18.0,
-    );
-    context.set_fill_style_str(colour.label_text);
-    context.set_text_align("left");
-    let _ = context.fill_text(&last.price.to_string(), frame.plot.right() + 8.0, y);
-}
-
-/// The local wall-clock time of `ts`: `HH:MM:SS`, or `HH:MM` for minute candles.
-fn clock_label(ts: i64, interval: Interval) -> String {
-    let date = js_sys::Date::new(&(ts as f64).into());
-    let (hours, minutes, seconds) = (date.get_hours(), date.get_minutes(), date.get_seconds());
-    match interval {
-        Interval::M1 => format!("{hours:02}:{minutes:02}"),
-        _ => format!("{hours:02}:{minutes:02}:{seconds:02}"),
+    let on_pointer_move = move |event: ev::PointerEvent| {
+        input(ChartInput::PointerMove {
+            id: event.pointer_id(),
+            x: f64::from(event.offset_x()),
+            y: f64::from(event.offset_y()),
+        });
+    };
+    let on_pointer_up = move |event: ev::PointerEvent| {
+        input(ChartInput::PointerUp {
+            id: event.pointer_id(),
+        });
+    };
+    let on_wheel = move |event: ev::WheelEvent| {
+        event.prevent_default();
+        input(ChartInput::Wheel {
+            dx: event.delta_x(),
+            dy: event.delta_y(),
+            x: f64::from(event.offset_x()),
+            scroll: event.shift_key(),
+        });
+    };
+    let on_key = move |event: ev::KeyboardEvent| {
+        let key = event.key();
+        if input(ChartInput::Key {
+            key: &key,
+            shift: event.shift_key(),
+        }) {
+            event.prevent_default();
+        }
+    };
+    view! {
+        <canvas
+            node_ref=canvas
+            class="chart"
+            data-testid="chart"
+            tabindex="0"
+            role="img"
+            aria-label="Price chart of the selected symbol. Arrow keys move the data cursor, plus and minus zoom, Page Up and Page Down scroll, End returns to live."
+            aria-describedby="chart-tooltip"
+            on:pointerdown=on_pointer_down
+            on:pointermove=on_pointer_move
+            on:pointerup=on_pointer_up
+            on:pointercancel=on_pointer_up
+            on:pointerleave=move |_| {
+                input(ChartInput::PointerLeave);
+            }
+            on:wheel=on_wheel
+            on:keydown=on_key
+        ></canvas>
     }
 }

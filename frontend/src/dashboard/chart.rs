@@ -1,0 +1,199 @@
+//! The dashboard's chart: the user's pointer, wheel and key input applied to the
+//! [`ChartControl`], and the frame laid out and painted from the model.
+
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use ticker_shared::CandleSeries;
+
+use super::{Dashboard, page_clock, publish_metric, read_metric};
+use crate::{
+    chart::{Scene, control::Shown, layout, layout::PRICE_AXIS_WIDTH},
+    components::chart::{paint, tooltip},
+    signals::set_changed,
+    state::MarketView,
+};
+
+/// Something the user did to the chart.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ChartInput<'a> {
+    /// A pointer went down at column `x`.
+    PointerDown {
+        /// Pointer id.
+        id: i32,
+        /// Column in CSS pixels.
+        x: f64,
+    },
+    /// A pointer moved.
+    PointerMove {
+        /// Pointer id.
+        id: i32,
+        /// Column in CSS pixels.
+        x: f64,
+        /// Row in CSS pixels.
+        y: f64,
+    },
+    /// A pointer went up or was cancelled.
+    PointerUp {
+        /// Pointer id.
+        id: i32,
+    },
+    /// The pointer left the canvas.
+    PointerLeave,
+    /// A wheel turn at column `x`; `scroll` when Shift asks to scroll instead of zoom.
+    Wheel {
+        /// Horizontal delta in pixels.
+        dx: f64,
+        /// Vertical delta in pixels.
+        dy: f64,
+        /// Column in CSS pixels.
+        x: f64,
+        /// Scroll instead of zoom.
+        scroll: bool,
+    },
+    /// A key press with the chart focused.
+    Key {
+        /// `KeyboardEvent.key`.
+        key: &'a str,
+        /// Whether Shift was held.
+        shift: bool,
+    },
+    /// The "back to live" button.
+    BackToLive,
+}
+
+impl Dashboard {
+    /// Applies the user's input to the chart and repaints it on the next frame; returns
+    /// whether the input was the chart's (a key the chart does not use is not).
+    pub fn chart_input(self: &Rc<Self>, input: ChartInput<'_>) -> bool {
+        let Some(shown) = self.shown() else {
+            return false;
+        };
+        let handled = {
+            let mut control = self.chart.borrow_mut();
+            match input {
+                ChartInput::PointerDown { id, x } => control.pointer_down(id, x),
+                ChartInput::PointerMove { id, x, y } => control.pointer_move(id, x, y, &shown),
+                ChartInput::PointerUp { id } => control.pointer_up(id),
+                ChartInput::PointerLeave => control.pointer_leave(),
+                ChartInput::Wheel { dx, dy, x, scroll } => control.wheel(dx, dy, x, scroll, &shown),
+                ChartInput::Key { key, shift } => {
+                    if !control.key(key, shift, &shown) {
+                        return false;
+                    }
+                }
+                ChartInput::BackToLive => control.back_to_live(),
+            }
+            true
+        };
+        self.invalidate_chart();
+        handled
+    }
+
+    /// The symbols on the chart, by index: the selected one first, then those compared.
+    pub(super) fn chart_indices(&self) -> Vec<usize> {
+        let Some(main) = self.selected_index() else {
+            return Vec::new();
+        };
+        let view = self.view.borrow();
+        let compared = self.signals.compare.with_untracked(|symbols| {
+            symbols
+                .iter()
+                .filter_map(|symbol| view.index_of(symbol.as_str()))
+                .filter(|&index| index != main)
+                .collect::<Vec<_>>()
+        });
+        std::iter::once(main).chain(compared).collect()
+    }
+
+    /// The candles of the symbols on the chart, at its interval, in [`Self::chart_indices`]
+    /// order.
+    fn chart_series<'v>(&self, view: &'v MarketView) -> Vec<&'v CandleSeries> {
+        let interval = self.signals.interval.get_untracked();
+        self.chart_indices()
+            .into_iter()
+            .filter_map(|index| view.book(index))
+            .map(|book| book.series(interval))
+            .collect()
+    }
+
+    /// What the controls need to know about the chart as it is now.
+    fn shown(&self) -> Option<Shown> {
+        let view = self.view.borrow();
+        let series = self.chart_series(&view);
+        let live_edge = layout::live_edge(series.iter().copied())?;
+        let width = self.canvas.borrow().as_ref()?.client_width();
+        Some(Shown {
+            interval_ms: series.first()?.interval().millis(),
+            live_edge,
+            starts: series.first()?.iter().map(|c| c.start).collect(),
+            plot_width: (f64::from(width) - PRICE_AXIS_WIDTH).max(0.0),
+        })
+    }
+
+    /// Lays out and paints the chart, and updates the signals around it (the tooltip, "back
+    /// to live").
+    pub(super) fn paint_chart(&self, view: &MarketView) {
+        let Some(canvas) = self.canvas.borrow().clone() else {
+            return;
+        };
+        let Some((width, height)) = paint::fit(&canvas) else {
+            return;
+        };
+        let started = page_clock();
+        let signals = self.signals;
+        let interval = signals.interval.get_untracked();
+        let series = self.chart_series(view);
+        let control = self.chart.borrow();
+        let frame = series.split_first().map(|(main, compare)| {
+            layout(&Scene {
+                main,
+                compare: compare.to_vec(),
+                kind: signals.chart_kind.get_untracked(),
+                viewport: control.viewport,
+                cursor: control.cursor,
+                width,
+                height,
+            })
+        });
+        paint::paint(
+            &canvas,
+            frame.as_ref(),
+            interval,
+            signals.theme.get_untracked(),
+        );
+        set_changed(signals.chart_live, control.viewport.is_live());
+        let placed = frame.as_ref().and_then(|frame| {
+            let x = frame.crosshair.as_ref()?.x;
+            Some(tooltip::Placed {
+                x,
+                flip: x > frame.plot.width / 2.0,
+                interval,
+                readout: frame.readout.clone()?,
+                symbols: self
+                    .chart_indices()
+                    .into_iter()
+                    .filter_map(|i| Some(view.symbols().get(i)?.symbol.clone()))
+                    .collect(),
+            })
+        });
+        let mut shown = self.tooltip.borrow_mut();
+        if *shown != placed {
+            tooltip::show(placed.as_ref());
+            *shown = placed;
+        }
+        let took = page_clock() - started;
+        publish_metric("chartPaintMaxMs", read_metric("chartPaintMaxMs").max(took));
+        publish_metric("chartPaints", 1.0 + read_metric("chartPaints"));
+        publish_metric("chartSlot", control.viewport.slot());
+        publish_metric("chartLive", f64::from(u8::from(control.viewport.is_live())));
+        let drawn = frame.as_ref().map_or(0, |f| {
+            f.candles.len().max(f.lines.first().map_or(0, Vec::len))
+        });
+        publish_metric("chartShown", drawn as f64);
+        publish_metric(
+            "chartLines",
+            frame.as_ref().map_or(0, |f| f.lines.len()) as f64,
+        );
+    }
+}
