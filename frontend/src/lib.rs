@@ -13,6 +13,7 @@
 //! - [`dashboard`]: the engine that batches updates into one animation frame.
 //! - [`signals`]: the reactive state the components read.
 //! - [`app`] and [`components`]: the page.
+//! - [`log`]: `tracing` events to the browser console.
 
 pub mod app;
 pub mod chart;
@@ -20,6 +21,7 @@ pub mod components;
 pub mod dashboard;
 pub mod feed;
 pub mod format;
+pub mod log;
 pub mod signals;
 pub mod sorting;
 pub mod state;

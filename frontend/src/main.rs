@@ -2,10 +2,6 @@
 
 fn main() {
     console_error_panic_hook::set_once();
-    tracing_wasm::set_as_global_default_with_config(
-        tracing_wasm::WASMLayerConfigBuilder::new()
-            .set_max_level(tracing::Level::INFO)
-            .build(),
-    );
+    ticker_frontend::log::init(tracing::Level::INFO);
     leptos::mount::mount_to_body(ticker_frontend::App);
 }
