@@ -284,10 +284,17 @@ mod tests {
         );
         let closed = market.apply(tick(3, 60_000)).unwrap().closed;
         assert_eq!(closed.len(), 3, "1s, 5s and 1m all roll over at one minute");
+        let closed = market.apply(tick(4, 300_000)).unwrap().closed;
+        assert_eq!(
+            closed.iter().map(|c| c.interval).collect::<Vec<_>>(),
+            Interval::ALL,
+            "at five minutes the 5m candle rolls over too"
+        );
         let snapshot = market.snapshot(SymbolId(0), false);
-        assert_eq!(snapshot.quote.map(|t| t.seq), Some(3));
-        assert_eq!(snapshot.candles[&Interval::S1].len(), 3);
-        assert_eq!(snapshot.candles[&Interval::M1].len(), 2);
+        assert_eq!(snapshot.quote.map(|t| t.seq), Some(4));
+        assert_eq!(snapshot.candles[&Interval::S1].len(), 4);
+        assert_eq!(snapshot.candles[&Interval::M1].len(), 3);
+        assert_eq!(snapshot.candles[&Interval::M5].len(), 2);
     }
 
     #[test]

@@ -63,11 +63,15 @@ pub enum Interval {
     /// One minute.
     #[serde(rename = "1m")]
     M1,
+    /// Five minutes.
+    #[serde(rename = "5m")]
+    M5,
 }
 
 impl Interval {
-    /// Every interval, shortest first.
-    pub const ALL: [Interval; 3] = [Interval::S1, Interval::S5, Interval::M1];
+    /// Every interval, shortest first. New intervals are appended: the binary encoding names an
+    /// interval by its index here.
+    pub const ALL: [Interval; 4] = [Interval::S1, Interval::S5, Interval::M1, Interval::M5];
 
     /// Length of the interval in milliseconds.
     pub const fn millis(self) -> i64 {
@@ -75,6 +79,7 @@ impl Interval {
             Interval::S1 => 1_000,
             Interval::S5 => 5_000,
             Interval::M1 => 60_000,
+            Interval::M5 => 300_000,
         }
     }
 
@@ -89,6 +94,7 @@ impl Interval {
             Interval::S1 => "1s",
             Interval::S5 => "5s",
             Interval::M1 => "1m",
+            Interval::M5 => "5m",
         }
     }
 }
@@ -268,6 +274,8 @@ mod tests {
         assert_eq!(Interval::S1.bucket_start(1_234_567), 1_234_000);
         assert_eq!(Interval::S5.bucket_start(1_234_567), 1_230_000);
         assert_eq!(Interval::M1.bucket_start(1_234_567), 1_200_000);
+        assert_eq!(Interval::M5.bucket_start(1_234_567), 1_200_000);
+        assert_eq!(Interval::M5.bucket_start(1_499_999), 1_200_000);
         assert_eq!(Interval::S5.bucket_start(-1), -5_000);
     }
 

@@ -111,6 +111,7 @@ fn server_samples() -> Vec<(&'static str, ServerMessage)> {
                     (Interval::S1, vec![candle(1_764_000_000_000)]),
                     (Interval::S5, vec![candle(1_764_000_000_000)]),
                     (Interval::M1, vec![candle(1_763_999_940_000)]),
+                    (Interval::M5, vec![candle(1_763_999_700_000)]),
                 ]),
             }),
         ),
