@@ -303,8 +303,9 @@ async fn sse_bad_requests_get_a_400_with_a_machine_readable_error() {
             panic!("{path} was accepted")
         };
         assert_eq!(status, 400, "{path}: {body}");
-        let ServerMessage::Error(ErrorMessage { code: got, message }) =
-            decode_server(&body).unwrap()
+        let ServerMessage::Error(ErrorMessage {
+            code: got, message, ..
+        }) = decode_server(&body).unwrap()
         else {
             panic!("{path}: not an error message: {body}")
         };

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::{
-    CandleUpdate, ClientMessage, MAX_CLIENT_MESSAGE_BYTES, MAX_SYMBOLS_PER_REQUEST, ServerMessage,
-    Tick, message::client_fields,
+    CandleUpdate, ClientMessage, ErrorMessage, MAX_CLIENT_MESSAGE_BYTES, MAX_SYMBOLS_PER_REQUEST,
+    ServerMessage, Tick, message::client_fields,
 };
 
 /// Stable, machine-readable error codes of the `error` message.
@@ -95,9 +95,21 @@ impl DecodeError {
         }
     }
 
-    /// The `error` message telling the client what went wrong.
+    /// What the `error` message telling the client what went wrong says, naming the refused
+    /// message's type when it is a known one.
+    pub fn to_error(&self) -> ErrorMessage {
+        let error = ErrorMessage::new(self.code(), self.to_string());
+        match self {
+            DecodeError::UnknownField { kind, .. } | DecodeError::Invalid { kind, .. } => {
+                error.replying_to(kind)
+            }
+            _ => error,
+        }
+    }
+
+    /// The `error` message telling the client what went wrong (see [`DecodeError::to_error`]).
     pub fn to_message(&self) -> ServerMessage {
-        ServerMessage::error(self.code(), self.to_string())
+        self.to_error().into()
     }
 }
 

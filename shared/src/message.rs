@@ -143,9 +143,58 @@ pub struct ErrorMessage {
     pub code: ErrorCode,
     /// Human-readable explanation; its wording may change.
     pub message: String,
+    /// The `type` of the client message refused (`"subscribe"`, `"add_alert"`, …), when the
+    /// server could tell it; absent for input with no known type and for refusals that are not
+    /// about one message (a rate limit on every frame, a binary frame).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_reply_to: Option<String>,
+    /// The `id` of the alert a refused `add_alert` or `remove_alert` named, so a client can tell
+    /// which of its rules was refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_id: Option<u32>,
+}
+
+impl ErrorMessage {
+    /// An error about no message in particular.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ErrorMessage {
+            code,
+            message: message.into(),
+            in_reply_to: None,
+            alert_id: None,
+        }
+    }
+
+    /// The same error, naming the `type` of the client message it refuses.
+    pub fn replying_to(mut self, kind: &str) -> Self {
+        self.in_reply_to = Some(kind.to_owned());
+        self
+    }
+
+    /// The same error, naming the alert the refused message was about.
+    pub fn for_alert(mut self, id: u32) -> Self {
+        self.alert_id = Some(id);
+        self
+    }
+}
+
+impl From<ErrorMessage> for ServerMessage {
+    fn from(error: ErrorMessage) -> Self {
+        ServerMessage::Error(error)
+    }
 }
 
 impl ClientMessage {
+    /// The message's `type` on the wire, e.g. `"subscribe"`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ClientMessage::Subscribe { .. } => "subscribe",
+            ClientMessage::Unsubscribe { .. } => "unsubscribe",
+            ClientMessage::Resume { .. } => "resume",
+            ClientMessage::Ping { .. } => "ping",
+        }
+    }
+
     /// The message as a JSON text frame.
     pub fn to_json(&self) -> String {
         // unwrap: every field serializes infallibly (strings, numbers, string-keyed maps).
@@ -160,11 +209,9 @@ impl ServerMessage {
         serde_json::to_string(self).expect("server messages always serialize")
     }
 
-    /// An `error` message.
+    /// An `error` message about no client message in particular (see [`ErrorMessage`] for
+    /// one that names what it refuses).
     pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
-        ServerMessage::Error(ErrorMessage {
-            code,
-            message: message.into(),
-        })
+        ServerMessage::Error(ErrorMessage::new(code, message))
     }
 }

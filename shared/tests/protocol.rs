@@ -9,8 +9,8 @@ use std::{collections::BTreeMap, path::PathBuf};
 
 use proptest::prelude::*;
 use ticker_shared::{
-    Candle, CandleUpdate, ClientMessage, DecodeError, ErrorCode, Hello, Interval, PROTOCOL_VERSION,
-    Pong, Price, ServerMessage, Snapshot, Symbol, SymbolInfo, SymbolList, Tick,
+    Candle, CandleUpdate, ClientMessage, DecodeError, ErrorCode, ErrorMessage, Hello, Interval,
+    PROTOCOL_VERSION, Pong, Price, ServerMessage, Snapshot, Symbol, SymbolInfo, SymbolList, Tick,
     codec::{TickFrame, encode_candle, encode_tick},
     decode_client, decode_server,
 };
@@ -157,6 +157,15 @@ fn server_samples() -> Vec<(&'static str, ServerMessage)> {
         (
             "server_error",
             ServerMessage::error(ErrorCode::UnknownSymbol, "unknown symbol \"FOO\""),
+        ),
+        (
+            "server_error_in_reply_to",
+            ErrorMessage::new(
+                ErrorCode::UnknownSymbol,
+                "unknown symbol(s) FOO; nothing was changed",
+            )
+            .replying_to("subscribe")
+            .into(),
         ),
     ]
 }
@@ -401,6 +410,39 @@ fn errors_name_the_offending_part() {
     );
     let unknown_type = decode_client(r#"{"type":"buy"}"#);
     assert_eq!(unknown_type, Err(DecodeError::UnknownType("buy".into())));
+}
+
+#[test]
+fn decode_errors_name_the_refused_type_only_when_it_is_a_known_one() {
+    let cases = [
+        (
+            r#"{"type":"subscribe","symbols":["AAPL"],"depth":10}"#,
+            Some("subscribe"),
+        ),
+        (r#"{"type":"ping","ts":"now"}"#, Some("ping")),
+        (r#"{"type":"buy"}"#, None),
+        (r#"{"symbols":["AAPL"]}"#, None),
+        ("not json", None),
+    ];
+    for (input, in_reply_to) in cases {
+        let error = decode_client(input).unwrap_err().to_error();
+        assert_eq!(error.in_reply_to.as_deref(), in_reply_to, "{input}");
+        assert_eq!(error.alert_id, None, "{input}");
+    }
+}
+
+#[test]
+fn an_error_without_the_optional_fields_keeps_its_old_bytes() {
+    let plain = ServerMessage::error(ErrorCode::UnknownSymbol, "x").to_json();
+    assert_eq!(
+        plain,
+        r#"{"type":"error","code":"unknown_symbol","message":"x"}"#
+    );
+    let older_server = r#"{"type":"error","code":"unknown_symbol","message":"x"}"#;
+    let Ok(ServerMessage::Error(error)) = decode_server(older_server) else {
+        panic!("decodes")
+    };
+    assert_eq!((error.in_reply_to, error.alert_id), (None, None));
 }
 
 fn symbol_strategy() -> impl Strategy<Value = Symbol> {

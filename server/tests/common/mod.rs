@@ -15,7 +15,7 @@ use std::{net::SocketAddr, time::Duration};
 use futures_util::{SinkExt, StreamExt};
 use ticker_server::config::Config;
 use ticker_shared::{
-    ClientMessage, ErrorCode, ServerMessage, Symbol, SymbolList, Tick, decode_server,
+    ClientMessage, ErrorCode, ErrorMessage, ServerMessage, Symbol, SymbolList, Tick, decode_server,
 };
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -285,14 +285,19 @@ impl Bystander {
 
 /// Waits for an `error` message and checks its code; returns its text.
 pub async fn expect_error(client: &mut Client, code: ErrorCode) -> String {
-    let message = client
+    expect_refusal(client, code).await.message
+}
+
+/// Waits for an `error` message and checks its code; returns all of it.
+pub async fn expect_refusal(client: &mut Client, code: ErrorCode) -> ErrorMessage {
+    let error = client
         .wait_for(|m| match m {
             ServerMessage::Error(error) => Some(error.clone()),
             _ => None,
         })
         .await;
-    assert_eq!(message.code, code, "{}", message.message);
-    message.message
+    assert_eq!(error.code, code, "{}", error.message);
+    error
 }
 
 /// A raw RFC 6455 client that writes frames byte by byte.
