@@ -225,9 +225,11 @@ impl MarketView {
                 }
             }
             ServerMessage::Candle(update) => self.on_candle(update, updates),
+            // History pages are not asked for yet: the chart's scroll-back will merge them.
             ServerMessage::Unsubscribed { .. }
             | ServerMessage::Pong(_)
-            | ServerMessage::Error(_) => {}
+            | ServerMessage::Error(_)
+            | ServerMessage::History(_) => {}
         }
     }
 

@@ -28,7 +28,7 @@ use bytes::Bytes;
 use bytestring::ByteString;
 use futures_util::StreamExt;
 use ticker_shared::{
-    Pong, ServerMessage,
+    HistoryRequest, Pong, ServerMessage,
     binary::BinaryFrame,
     codec::{TickFrame, encode_candle},
 };
@@ -164,6 +164,11 @@ enum Command {
         client: ClientId,
         ts: f64,
     },
+    History {
+        client: ClientId,
+        id: SymbolId,
+        request: HistoryRequest,
+    },
     Sync {
         done: oneshot::Sender<()>,
     },
@@ -221,6 +226,16 @@ impl HubHandle {
     /// ping as a barrier.
     pub async fn pong(&self, client: ClientId, ts: f64) {
         self.send(Command::Pong { client, ts }).await;
+    }
+
+    /// Answers a `history` request for `id` through the client's queue, in order with the rest.
+    pub async fn history(&self, client: ClientId, id: SymbolId, request: HistoryRequest) {
+        self.send(Command::History {
+            client,
+            id,
+            request,
+        })
+        .await;
     }
 
     /// Resolves once the hub has handled every command sent before this one, so everything
@@ -600,6 +615,14 @@ impl Hub {
                 });
                 self.enqueue(client, Outbound::Message(pong.to_json().into()));
             }
+            Command::History {
+                client,
+                id,
+                request,
+            } => {
+                let page = ServerMessage::History(self.market.history(id, &request));
+                self.enqueue(client, Outbound::Message(page.to_json().into()));
+            }
             Command::Sync { done } => {
                 let _ = done.send(());
             }
@@ -788,7 +811,7 @@ mod tests {
         };
         let universe = Arc::new(Universe::new(symbols().into_iter().map(info).collect()));
         Hub::new(
-            Market::new(universe, 16),
+            Market::new(universe, 16, crate::market::SNAPSHOT_CANDLES),
             HubConfig { window },
             Arc::new(Metrics::default()),
         )

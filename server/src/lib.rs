@@ -81,7 +81,11 @@ pub async fn run(
         seed,
     };
     let mut simulator = Simulator::new(&instruments, simulation, instance.started_at - backfill_ms);
-    let mut market = Market::new(universe.clone(), config.history);
+    let mut market = Market::new(
+        universe.clone(),
+        config.history,
+        config.candle_history as usize,
+    );
     let backfilled = simulator
         .ticks_until(instance.started_at)
         .filter_map(|tick| market.apply(tick))

@@ -428,6 +428,10 @@ impl Connection {
                 Err(unknown) => return self.refuse_unknown(kind, &unknown).await,
             },
             ClientMessage::Ping { ts } => self.app.hub.pong(self.client, ts).await,
+            ClientMessage::History(request) => match universe.id(request.symbol.as_str()) {
+                Some(id) => self.app.hub.history(self.client, id, request).await,
+                None => return self.refuse_unknown(kind, &[request.symbol]).await,
+            },
         }
         Ok(())
     }

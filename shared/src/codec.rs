@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::{
-    CandleUpdate, ClientMessage, ErrorMessage, MAX_CLIENT_MESSAGE_BYTES, MAX_SYMBOLS_PER_REQUEST,
-    ServerMessage, Tick, message::client_fields,
+    CandleUpdate, ClientMessage, ErrorMessage, MAX_CLIENT_MESSAGE_BYTES, MAX_HISTORY_CANDLES,
+    MAX_SYMBOLS_PER_REQUEST, ServerMessage, Tick, message::client_fields,
 };
 
 /// Stable, machine-readable error codes of the `error` message.
@@ -61,7 +61,7 @@ pub enum DecodeError {
     #[error("a message must have a string \"type\" field")]
     MissingType,
     /// The `type` is unknown.
-    #[error("unknown message type {0:?}; expected subscribe, unsubscribe, resume or ping")]
+    #[error("unknown message type {0:?}; expected subscribe, unsubscribe, resume, ping or history")]
     UnknownType(String),
     /// The object has a field its type does not define.
     #[error("unknown field {field:?} in a {kind:?} message")]
@@ -153,16 +153,29 @@ pub fn decode_client(text: &str) -> Result<ClientMessage, DecodeError> {
             kind: kind.clone(),
             reason: shorten(&err.to_string(), MAX_REASON_BYTES),
         })?;
-    if let ClientMessage::Resume { last_seq, .. } = &message
-        && last_seq.len() > MAX_SYMBOLS_PER_REQUEST
-    {
-        let reason = format!(
-            "at most {MAX_SYMBOLS_PER_REQUEST} symbols per request, got {}",
-            last_seq.len()
-        );
+    if let Some(reason) = out_of_range(&message) {
         return Err(DecodeError::Invalid { kind, reason });
     }
     Ok(message)
+}
+
+/// What is wrong with a value that has the right type but is out of the message's range.
+fn out_of_range(message: &ClientMessage) -> Option<String> {
+    match message {
+        ClientMessage::Resume { last_seq, .. } if last_seq.len() > MAX_SYMBOLS_PER_REQUEST => {
+            Some(format!(
+                "at most {MAX_SYMBOLS_PER_REQUEST} symbols per request, got {}",
+                last_seq.len()
+            ))
+        }
+        ClientMessage::History(request) if !(1..=MAX_HISTORY_CANDLES).contains(&request.limit) => {
+            Some(format!(
+                "limit must be 1 to {MAX_HISTORY_CANDLES} candles, got {}",
+                request.limit
+            ))
+        }
+        _ => None,
+    }
 }
 
 /// Shortens client-supplied text before it is echoed in an error message, which shows it

@@ -32,7 +32,8 @@ pub mod symbol;
 pub use codec::{DecodeError, ErrorCode, decode_client, decode_server};
 pub use market::{Candle, CandleSeries, Interval, SymbolInfo, Tick};
 pub use message::{
-    CandleUpdate, ClientMessage, ErrorMessage, Hello, Pong, ServerMessage, Snapshot,
+    CandleUpdate, ClientMessage, ErrorMessage, Hello, HistoryPage, HistoryRequest, Pong,
+    ServerMessage, Snapshot,
 };
 pub use price::Price;
 pub use sse::{CursorError, ResumeCursor};
@@ -50,3 +51,7 @@ pub const MAX_CLIENT_MESSAGE_BYTES: usize = 16 * 1024;
 
 /// Most symbols one `subscribe`, `unsubscribe` or `resume` may name.
 pub const MAX_SYMBOLS_PER_REQUEST: usize = 256;
+
+/// Most candles one `history` request may ask for: a few screens of chart, and a reply of at
+/// most about 40 KB.
+pub const MAX_HISTORY_CANDLES: u32 = 500;

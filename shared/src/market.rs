@@ -221,6 +221,17 @@ impl CandleSeries {
         self.candles.iter()
     }
 
+    /// A page of older candles: the newest `limit` that start before `before`, oldest first,
+    /// and whether they reach the oldest candle held (nothing older is left to ask for).
+    pub fn page_before(&self, before: i64, limit: usize) -> (Vec<Candle>, bool) {
+        let end = self.candles.partition_point(|c| c.start < before);
+        let start = end.saturating_sub(limit);
+        (
+            self.candles.range(start..end).copied().collect(),
+            start == 0,
+        )
+    }
+
     /// The newest candle, usually still open.
     pub fn last(&self) -> Option<&Candle> {
         self.candles.back()
@@ -322,6 +333,35 @@ mod tests {
         assert_eq!(starts, vec![7_000, 8_000, 9_000]);
         let latest: Vec<i64> = series.latest(2).map(|c| c.start).collect();
         assert_eq!(latest, vec![8_000, 9_000]);
+    }
+
+    #[test]
+    fn pages_before_a_time_walk_back_to_the_oldest_candle() {
+        let mut series = CandleSeries::new(Interval::S1, 100);
+        for second in 10..20 {
+            series.apply_tick(&tick(second * 1_000, 100, 1));
+        }
+        let starts = |page: &[Candle]| page.iter().map(|c| c.start / 1_000).collect::<Vec<_>>();
+        let (page, complete) = series.page_before(i64::MAX, 4);
+        assert_eq!((starts(&page), complete), (vec![16, 17, 18, 19], false));
+        let (page, complete) = series.page_before(16_000, 4);
+        assert_eq!((starts(&page), complete), (vec![12, 13, 14, 15], false));
+        let (page, complete) = series.page_before(12_000, 4);
+        assert_eq!((starts(&page), complete), (vec![10, 11], true));
+        let (page, complete) = series.page_before(10_000, 4);
+        assert_eq!((page, complete), (vec![], true), "nothing older");
+        let (page, complete) = series.page_before(12_500, 2);
+        assert_eq!(
+            (starts(&page), complete),
+            (vec![11, 12], false),
+            "a time inside a candle includes that candle"
+        );
+        let (page, complete) = series.page_before(14_000, 4);
+        assert_eq!((starts(&page), complete), (vec![10, 11, 12, 13], true));
+        assert_eq!(
+            CandleSeries::new(Interval::S1, 4).page_before(0, 4),
+            (vec![], true)
+        );
     }
 
     #[test]

@@ -36,6 +36,9 @@ pub enum ClientMessage {
         /// The client's clock when sending, in any unit the client likes (usually ms).
         ts: f64,
     },
+    /// Older candles of one symbol at one interval, for a chart scrolled back past what the
+    /// snapshot gave; answered by `history`. The symbol need not be subscribed.
+    History(HistoryRequest),
 }
 
 /// The field names each client message type may carry, `type` excluded. Decoding rejects any
@@ -45,6 +48,7 @@ pub(crate) fn client_fields(kind: &str) -> Option<&'static [&'static str]> {
         "subscribe" | "unsubscribe" => Some(&["symbols"]),
         "resume" => Some(&["instance_id", "last_seq"]),
         "ping" => Some(&["ts"]),
+        "history" => Some(&["symbol", "interval", "before", "limit"]),
         _ => None,
     }
 }
@@ -79,6 +83,8 @@ pub enum ServerMessage {
     Pong(Pong),
     /// Something the client sent was refused; the connection stays open.
     Error(ErrorMessage),
+    /// Answer to a client `history` request: a page of older candles.
+    History(HistoryPage),
 }
 
 /// Contents of the `hello` message.
@@ -114,6 +120,34 @@ pub struct Snapshot {
     pub quote: Option<Tick>,
     /// The most recent candles per interval, oldest first; the last one is still open.
     pub candles: BTreeMap<Interval, Vec<Candle>>,
+}
+
+/// Contents of the client's `history` request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryRequest {
+    /// The symbol whose candles are wanted.
+    pub symbol: Symbol,
+    /// Their interval.
+    pub interval: Interval,
+    /// Only candles that start before this time (Unix milliseconds) are wanted: usually the
+    /// start of the oldest candle the client holds.
+    pub before: i64,
+    /// How many candles at most, 1 to [`crate::MAX_HISTORY_CANDLES`].
+    pub limit: u32,
+}
+
+/// Contents of the server's `history` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryPage {
+    /// The symbol, as requested.
+    pub symbol: Symbol,
+    /// The interval, as requested.
+    pub interval: Interval,
+    /// The newest `limit` candles that start before `before`, oldest first (possibly none).
+    pub candles: Vec<Candle>,
+    /// True when the server holds no candle older than the first one here (or none at all):
+    /// asking further back gives nothing, so the client should stop.
+    pub complete: bool,
 }
 
 /// Contents of the `candle` message.
@@ -192,6 +226,7 @@ impl ClientMessage {
             ClientMessage::Unsubscribe { .. } => "unsubscribe",
             ClientMessage::Resume { .. } => "resume",
             ClientMessage::Ping { .. } => "ping",
+            ClientMessage::History(_) => "history",
         }
     }
 

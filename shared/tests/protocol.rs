@@ -9,8 +9,9 @@ use std::{collections::BTreeMap, path::PathBuf};
 
 use proptest::prelude::*;
 use ticker_shared::{
-    Candle, CandleUpdate, ClientMessage, DecodeError, ErrorCode, ErrorMessage, Hello, Interval,
-    PROTOCOL_VERSION, Pong, Price, ServerMessage, Snapshot, Symbol, SymbolInfo, SymbolList, Tick,
+    Candle, CandleUpdate, ClientMessage, DecodeError, ErrorCode, ErrorMessage, Hello, HistoryPage,
+    HistoryRequest, Interval, MAX_HISTORY_CANDLES, PROTOCOL_VERSION, Pong, Price, ServerMessage,
+    Snapshot, Symbol, SymbolInfo, SymbolList, Tick,
     codec::{TickFrame, encode_candle, encode_tick},
     decode_client, decode_server,
 };
@@ -78,6 +79,15 @@ fn client_samples() -> Vec<(&'static str, ClientMessage)> {
             ClientMessage::Ping {
                 ts: 1_764_000_000_456.5,
             },
+        ),
+        (
+            "client_history",
+            ClientMessage::History(HistoryRequest {
+                symbol: sym("AAPL"),
+                interval: Interval::S1,
+                before: 1_764_000_000_000,
+                limit: 300,
+            }),
         ),
     ]
 }
@@ -152,6 +162,15 @@ fn server_samples() -> Vec<(&'static str, ServerMessage)> {
             ServerMessage::Pong(Pong {
                 ts: 1_764_000_000_456.5,
                 server_time: 1_764_000_000_460,
+            }),
+        ),
+        (
+            "server_history",
+            ServerMessage::History(HistoryPage {
+                symbol: sym("AAPL"),
+                interval: Interval::S1,
+                candles: vec![candle(1_763_999_998_000), candle(1_763_999_999_000)],
+                complete: false,
             }),
         ),
         (
@@ -383,6 +402,41 @@ fn bad_client_input_gets_the_documented_error_code() {
             r#"{"type":"ping","ts":"now"}"#,
             ErrorCode::InvalidMessage,
         ),
+        (
+            "history of no candles",
+            r#"{"type":"history","symbol":"AAPL","interval":"1s","before":0,"limit":0}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "history of too many candles",
+            r#"{"type":"history","symbol":"AAPL","interval":"1s","before":0,"limit":501}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "history with a negative limit",
+            r#"{"type":"history","symbol":"AAPL","interval":"1s","before":0,"limit":-1}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "history at an unknown interval",
+            r#"{"type":"history","symbol":"AAPL","interval":"2m","before":0,"limit":10}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "history without before",
+            r#"{"type":"history","symbol":"AAPL","interval":"1s","limit":10}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "history with a fractional time",
+            r#"{"type":"history","symbol":"AAPL","interval":"1s","before":1.5,"limit":10}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "history with an unknown field",
+            r#"{"type":"history","symbol":"AAPL","interval":"1s","before":0,"limit":10,"after":0}"#,
+            ErrorCode::UnknownField,
+        ),
     ];
     for (what, input, code) in cases {
         let err = decode_client(input).expect_err(what);
@@ -468,6 +522,20 @@ fn client_message_strategy() -> impl Strategy<Value = ClientMessage> {
                 last_seq
             }),
         (-1e15f64..1e15).prop_map(|ts| ClientMessage::Ping { ts }),
+        (
+            symbol_strategy(),
+            prop::sample::select(Interval::ALL.to_vec()),
+            any::<i64>(),
+            1..=MAX_HISTORY_CANDLES,
+        )
+            .prop_map(|(symbol, interval, before, limit)| {
+                ClientMessage::History(HistoryRequest {
+                    symbol,
+                    interval,
+                    before,
+                    limit,
+                })
+            }),
     ]
 }
 
@@ -478,7 +546,7 @@ proptest! {
     }
 
     #[test]
-    fn decoding_json_shaped_text_never_panics(text in r#"\{"type":"(subscribe|resume|ping)"[,:\[\]{}"A-Z0-9*. -]{0,60}\}?"#) {
+    fn decoding_json_shaped_text_never_panics(text in r#"\{"type":"(subscribe|resume|ping|history)"[,:\[\]{}"a-zA-Z0-9*. -]{0,60}\}?"#) {
         let _ = decode_client(&text);
     }
 
