@@ -225,11 +225,15 @@ impl MarketView {
                 }
             }
             ServerMessage::Candle(update) => self.on_candle(update, updates),
-            // History pages are not asked for yet: the chart's scroll-back will merge them.
+            // History pages are not asked for yet (the chart's scroll-back will merge them),
+            // nor are alerts set (the alerts panel will).
             ServerMessage::Unsubscribed { .. }
             | ServerMessage::Pong(_)
             | ServerMessage::Error(_)
-            | ServerMessage::History(_) => {}
+            | ServerMessage::History(_)
+            | ServerMessage::AlertAdded(_)
+            | ServerMessage::AlertRemoved { .. }
+            | ServerMessage::Alert(_) => {}
         }
     }
 

@@ -28,7 +28,7 @@ use bytes::Bytes;
 use bytestring::ByteString;
 use futures_util::StreamExt;
 use ticker_shared::{
-    HistoryRequest, Pong, ServerMessage,
+    AlertFired, AlertId, AlertRule, HistoryRequest, Pong, ServerMessage,
     binary::BinaryFrame,
     codec::{TickFrame, encode_candle},
 };
@@ -39,6 +39,7 @@ use tokio::{
 use tracing::{debug, info, warn};
 
 use crate::{
+    alert::AlertBook,
     bus::{BusEvent, BusSubscription},
     feed::unix_millis,
     market::{Market, Replay},
@@ -169,6 +170,14 @@ enum Command {
         id: SymbolId,
         request: HistoryRequest,
     },
+    AddAlert {
+        client: ClientId,
+        rule: AlertRule,
+    },
+    RemoveAlert {
+        client: ClientId,
+        id: AlertId,
+    },
     Sync {
         done: oneshot::Sender<()>,
     },
@@ -236,6 +245,17 @@ impl HubHandle {
             request,
         })
         .await;
+    }
+
+    /// Sets a price alert for `client` (see [`AlertBook`]); answered with `alert_added` or an
+    /// `error` naming the rule.
+    pub async fn add_alert(&self, client: ClientId, rule: AlertRule) {
+        self.send(Command::AddAlert { client, rule }).await;
+    }
+
+    /// Removes `client`'s alert `id`; answered with `alert_removed`.
+    pub async fn remove_alert(&self, client: ClientId, id: AlertId) {
+        self.send(Command::RemoveAlert { client, id }).await;
     }
 
     /// Resolves once the hub has handled every command sent before this one, so everything
@@ -398,6 +418,11 @@ pub struct Hub {
     snapshot_cache: Vec<Option<ByteString>>,
     /// Clients whose delivery failed during the current fan-out, removed after it.
     failed: Vec<(ClientId, Dropped)>,
+    /// Every connection's price alerts.
+    alerts: AlertBook,
+    /// Alerts fired by the window's ticks, queued when the window closes: after the frame
+    /// holding the tick that fired them.
+    fired: Vec<(ClientId, AlertFired)>,
     metrics: Arc<Metrics>,
 }
 
@@ -418,6 +443,7 @@ pub fn spawn(
 impl Hub {
     fn new(market: Market, config: HubConfig, metrics: Arc<Metrics>) -> Self {
         let symbols = market.universe().len();
+        let alerts = AlertBook::new(market.universe().clone());
         Hub {
             market,
             config,
@@ -433,6 +459,8 @@ impl Hub {
             },
             snapshot_cache: vec![None; symbols],
             failed: Vec::new(),
+            alerts,
+            fired: Vec::new(),
             metrics,
         }
     }
@@ -484,6 +512,9 @@ impl Hub {
         };
         let id = applied.id;
         self.snapshot_cache[id.0] = None;
+        if let Some(tick) = self.market.last(id) {
+            self.alerts.on_tick(id, tick, &mut self.fired);
+        }
         let (json, binary) = (&mut self.window.json[id.0], &mut self.window.binary[id.0]);
         if json.is_empty() {
             self.window.touched.push(id);
@@ -566,7 +597,17 @@ impl Hub {
         }
         window.ticks = 0;
         Metrics::add(&self.metrics.tick_deliveries, deliveries);
+        self.queue_fired_alerts();
         self.drop_failed();
+    }
+
+    /// Queues each alert the window's ticks fired for its client, behind the window's frames.
+    fn queue_fired_alerts(&mut self) {
+        Metrics::add(&self.metrics.alerts_fired, self.fired.len() as u64);
+        for (client, alert) in std::mem::take(&mut self.fired) {
+            let message = ServerMessage::Alert(alert).to_json();
+            self.enqueue(client, Outbound::Message(message.into()));
+        }
     }
 
     fn on_command(&mut self, command: Command) {
@@ -623,12 +664,35 @@ impl Hub {
                 let page = ServerMessage::History(self.market.history(id, &request));
                 self.enqueue(client, Outbound::Message(page.to_json().into()));
             }
+            Command::AddAlert { client, rule } => self.add_alert(client, rule),
+            Command::RemoveAlert { client, id } => {
+                self.alerts.remove(client, id);
+                let reply = ServerMessage::AlertRemoved { id }.to_json();
+                self.enqueue(client, Outbound::Message(reply.into()));
+            }
             Command::Sync { done } => {
                 let _ = done.send(());
             }
             Command::Disconnect { client } => self.remove_client(client),
         }
         self.drop_failed();
+    }
+
+    /// Sets `rule` for `client` and confirms it, or refuses it with an `error` naming it.
+    fn add_alert(&mut self, client: ClientId, rule: AlertRule) {
+        // A client already dropped (a slow consumer whose commands were still queued) must not
+        // leave rules behind.
+        if !self.clients.contains_key(&client) {
+            return;
+        }
+        let reply = match self.alerts.add(client, rule.clone()) {
+            Ok(()) => ServerMessage::AlertAdded(rule),
+            Err(refused) => {
+                Metrics::inc(&self.metrics.client_errors);
+                refused.to_error(rule.id).into()
+            }
+        };
+        self.enqueue(client, Outbound::Message(reply.to_json().into()));
     }
 
     /// Replays what `client` missed of `id` (already subscribed), or sends a reset snapshot.
@@ -737,6 +801,7 @@ impl Hub {
     fn remove_client(&mut self, client: ClientId) {
         self.leave_group(client);
         self.clients.remove(&client);
+        self.alerts.forget(client);
     }
 
     fn enqueue(&mut self, client: ClientId, item: Outbound) {
@@ -1150,6 +1215,82 @@ mod tests {
         assert_eq!(hub.clients[&4].membership, None);
         assert_eq!(hub.groups.by_id.len(), 1, "the emptied group is gone");
         assert_eq!(hub.groups.by_key.len(), 1);
+    }
+
+    fn alert(id: AlertId, price: i64) -> AlertRule {
+        AlertRule {
+            id,
+            symbol: Symbol::new("AAPL").unwrap(),
+            condition: ticker_shared::AlertCondition::Above,
+            price: Price(price),
+        }
+    }
+
+    fn message(item: &Outbound) -> ServerMessage {
+        let Outbound::Message(text) = item else {
+            panic!("a message of its own, not live ticks: {item:?}")
+        };
+        decode_server(text).expect("valid JSON")
+    }
+
+    #[test]
+    fn an_alert_is_queued_after_the_frame_holding_the_tick_that_fired_it_and_only_once() {
+        let mut hub = gathering_hub();
+        let mut client = connect(&mut hub, 1, 16);
+        subscribe(&mut hub, 1, &[0]);
+        hub.on_command(Command::AddAlert {
+            client: 1,
+            rule: alert(7, 100),
+        });
+        let confirmed = drain(&mut client);
+        assert!(matches!(
+            message(confirmed.last().unwrap()),
+            ServerMessage::AlertAdded(AlertRule { id: 7, .. })
+        ));
+        hub.on_tick(tick("AAPL", 1));
+        hub.on_tick(tick("AAPL", 2));
+        assert!(drain(&mut client).is_empty(), "nothing before the window");
+        hub.flush();
+        let items = drain(&mut client);
+        assert_eq!(items.len(), 2, "{items:?}");
+        assert_eq!(
+            decoded(&items[..1]).0,
+            [("AAPL".into(), 1), ("AAPL".into(), 2)]
+        );
+        let ServerMessage::Alert(fired) = message(&items[1]) else {
+            panic!("an alert after the frame")
+        };
+        assert_eq!((fired.id, fired.seq, fired.trade_price), (7, 1, Price(100)));
+        hub.on_tick(tick("AAPL", 3));
+        hub.flush();
+        assert_eq!(live(&drain(&mut client)).len(), 1, "the rule fired once");
+        assert_eq!(
+            hub.metrics
+                .alerts_fired
+                .load(std::sync::atomic::Ordering::Relaxed),
+            1
+        );
+    }
+
+    #[test]
+    fn rules_go_with_their_client_and_a_gone_client_sets_none() {
+        let mut hub = hub();
+        let _client = connect(&mut hub, 1, 16);
+        hub.on_command(Command::AddAlert {
+            client: 1,
+            rule: alert(1, 200),
+        });
+        assert_eq!(hub.alerts.held_by(1), 1);
+        hub.on_command(Command::Disconnect { client: 1 });
+        assert!(hub.alerts.is_empty());
+        hub.on_command(Command::AddAlert {
+            client: 1,
+            rule: alert(2, 200),
+        });
+        assert!(
+            hub.alerts.is_empty(),
+            "a command queued after the client left"
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! - [`bus`]: the market-data bus interface ([`bus::MarketBus`]) and its in-process version.
 //! - [`market`]: per-symbol state: last tick, candles, resume history.
 //! - [`hub`]: the one task that owns the market and subscriptions and fans ticks out.
+//! - [`alert`]: every connection's price alerts, checked by the hub on every tick.
 //! - [`ws`]: the WebSocket endpoint and per-connection loop.
 //! - [`sse`]: the same feed as Server-Sent Events, for networks that block WebSockets.
 //! - [`app`]: HTTP routes, shared state, health, metrics and static files.
@@ -18,6 +19,7 @@
 //! [`run`] wires them together; `main.rs` only parses the configuration and waits for a signal.
 
 pub mod admission;
+pub mod alert;
 pub mod app;
 pub mod bus;
 pub mod catalogue;

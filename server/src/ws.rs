@@ -432,6 +432,8 @@ impl Connection {
                 Some(id) => self.app.hub.history(self.client, id, request).await,
                 None => return self.refuse_unknown(kind, &[request.symbol]).await,
             },
+            ClientMessage::AddAlert(rule) => self.app.hub.add_alert(self.client, rule).await,
+            ClientMessage::RemoveAlert { id } => self.app.hub.remove_alert(self.client, id).await,
         }
         Ok(())
     }

@@ -5,6 +5,8 @@
 //! - [`price`]: [`Price`], exact prices as integer cents (no floating point on the wire).
 //! - [`symbol`]: [`Symbol`] and [`SymbolList`], validated instrument names.
 //! - [`market`]: market data: [`Tick`], [`Candle`], [`Interval`], [`CandleSeries`], [`SymbolInfo`].
+//! - [`alert`]: server-side price alerts: [`AlertRule`], [`AlertFired`] and the validation both
+//!   ends apply.
 //! - [`message`]: [`ClientMessage`] and [`ServerMessage`], the `type`-tagged JSON messages.
 //! - [`codec`]: total decoding of client input ([`decode_client`]) and encoding helpers,
 //!   including the batched `ticks` frame built from pre-serialized ticks.
@@ -19,6 +21,7 @@
 //! The crate does no I/O. `docs/PROTOCOL.md` describes every message with an example and the
 //! fixtures under `tests/fixtures/` pin the exact wire format.
 
+pub mod alert;
 pub mod backoff;
 pub mod binary;
 pub mod close;
@@ -29,6 +32,7 @@ pub mod price;
 pub mod sse;
 pub mod symbol;
 
+pub use alert::{AlertCondition, AlertError, AlertFired, AlertId, AlertRule};
 pub use codec::{DecodeError, ErrorCode, decode_client, decode_server};
 pub use market::{Candle, CandleSeries, Interval, SymbolInfo, Tick};
 pub use message::{

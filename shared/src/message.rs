@@ -4,7 +4,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Candle, ErrorCode, Interval, Symbol, SymbolInfo, SymbolList, Tick};
+use crate::{
+    AlertFired, AlertId, AlertRule, Candle, ErrorCode, Interval, Symbol, SymbolInfo, SymbolList,
+    Tick,
+};
 
 /// A message from the browser (or any client) to the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,6 +42,15 @@ pub enum ClientMessage {
     /// Older candles of one symbol at one interval, for a chart scrolled back past what the
     /// snapshot gave; answered by `history`. The symbol need not be subscribed.
     History(HistoryRequest),
+    /// Sets a price alert, evaluated by the server on every later tick of the symbol; answered
+    /// by `alert_added` (or an `error` naming the rule). A rule with the id of one held
+    /// replaces it, so re-sending every rule after a reconnect is harmless.
+    AddAlert(AlertRule),
+    /// Drops the alert with this id; answered by `alert_removed`, also when no rule had it.
+    RemoveAlert {
+        /// The rule's id.
+        id: AlertId,
+    },
 }
 
 /// The field names each client message type may carry, `type` excluded. Decoding rejects any
@@ -49,6 +61,8 @@ pub(crate) fn client_fields(kind: &str) -> Option<&'static [&'static str]> {
         "resume" => Some(&["instance_id", "last_seq"]),
         "ping" => Some(&["ts"]),
         "history" => Some(&["symbol", "interval", "before", "limit"]),
+        "add_alert" => Some(&["id", "symbol", "condition", "price"]),
+        "remove_alert" => Some(&["id"]),
         _ => None,
     }
 }
@@ -85,6 +99,16 @@ pub enum ServerMessage {
     Error(ErrorMessage),
     /// Answer to a client `history` request: a page of older candles.
     History(HistoryPage),
+    /// Confirms an `add_alert`: the rule is set, as given.
+    AlertAdded(AlertRule),
+    /// Confirms a `remove_alert`: no rule has this id any more.
+    AlertRemoved {
+        /// The id of the removed rule.
+        id: AlertId,
+    },
+    /// A rule fired on a trade and is gone (alerts are one-shot). It follows the message that
+    /// carried that trade.
+    Alert(AlertFired),
 }
 
 /// Contents of the `hello` message.
@@ -185,7 +209,7 @@ pub struct ErrorMessage {
     /// The `id` of the alert a refused `add_alert` or `remove_alert` named, so a client can tell
     /// which of its rules was refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub alert_id: Option<u32>,
+    pub alert_id: Option<AlertId>,
 }
 
 impl ErrorMessage {
@@ -206,7 +230,7 @@ impl ErrorMessage {
     }
 
     /// The same error, naming the alert the refused message was about.
-    pub fn for_alert(mut self, id: u32) -> Self {
+    pub fn for_alert(mut self, id: AlertId) -> Self {
         self.alert_id = Some(id);
         self
     }
@@ -227,6 +251,8 @@ impl ClientMessage {
             ClientMessage::Resume { .. } => "resume",
             ClientMessage::Ping { .. } => "ping",
             ClientMessage::History(_) => "history",
+            ClientMessage::AddAlert(_) => "add_alert",
+            ClientMessage::RemoveAlert { .. } => "remove_alert",
         }
     }
 

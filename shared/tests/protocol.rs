@@ -9,9 +9,11 @@ use std::{collections::BTreeMap, path::PathBuf};
 
 use proptest::prelude::*;
 use ticker_shared::{
-    Candle, CandleUpdate, ClientMessage, DecodeError, ErrorCode, ErrorMessage, Hello, HistoryPage,
-    HistoryRequest, Interval, MAX_HISTORY_CANDLES, PROTOCOL_VERSION, Pong, Price, ServerMessage,
-    Snapshot, Symbol, SymbolInfo, SymbolList, Tick,
+    AlertCondition, AlertError, AlertId, AlertRule, Candle, CandleUpdate, ClientMessage,
+    DecodeError, ErrorCode, ErrorMessage, Hello, HistoryPage, HistoryRequest, Interval,
+    MAX_HISTORY_CANDLES, PROTOCOL_VERSION, Pong, Price, ServerMessage, Snapshot, Symbol,
+    SymbolInfo, SymbolList, Tick,
+    alert::{MAX_ALERT_PRICE, MAX_ALERTS_PER_CONNECTION},
     codec::{TickFrame, encode_candle, encode_tick},
     decode_client, decode_server,
 };
@@ -89,7 +91,18 @@ fn client_samples() -> Vec<(&'static str, ClientMessage)> {
                 limit: 300,
             }),
         ),
+        ("client_add_alert", ClientMessage::AddAlert(alert_rule())),
+        ("client_remove_alert", ClientMessage::RemoveAlert { id: 7 }),
     ]
+}
+
+fn alert_rule() -> AlertRule {
+    AlertRule {
+        id: 7,
+        symbol: sym("AAPL"),
+        condition: AlertCondition::Above,
+        price: Price(18_800),
+    }
 }
 
 fn server_samples() -> Vec<(&'static str, ServerMessage)> {
@@ -174,6 +187,18 @@ fn server_samples() -> Vec<(&'static str, ServerMessage)> {
             }),
         ),
         (
+            "server_alert_added",
+            ServerMessage::AlertAdded(alert_rule()),
+        ),
+        (
+            "server_alert_removed",
+            ServerMessage::AlertRemoved { id: 7 },
+        ),
+        (
+            "server_alert",
+            ServerMessage::Alert(alert_rule().fired_by(&tick("AAPL", 1_234, 18_801))),
+        ),
+        (
             "server_error",
             ServerMessage::error(ErrorCode::UnknownSymbol, "unknown symbol \"FOO\""),
         ),
@@ -185,6 +210,10 @@ fn server_samples() -> Vec<(&'static str, ServerMessage)> {
             )
             .replying_to("subscribe")
             .into(),
+        ),
+        (
+            "server_error_alert",
+            AlertError::PriceNotPositive(Price(0)).to_error(7).into(),
         ),
     ]
 }
@@ -433,6 +462,46 @@ fn bad_client_input_gets_the_documented_error_code() {
             ErrorCode::InvalidMessage,
         ),
         (
+            "alert on a condition that is neither above nor below",
+            r#"{"type":"add_alert","id":7,"symbol":"AAPL","condition":"crosses","price":100}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "alert at a fractional price",
+            r#"{"type":"add_alert","id":7,"symbol":"AAPL","condition":"above","price":100.5}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "alert price as text",
+            r#"{"type":"add_alert","id":7,"symbol":"AAPL","condition":"above","price":"100"}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "alert without a price",
+            r#"{"type":"add_alert","id":7,"symbol":"AAPL","condition":"above"}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "alert id beyond u32",
+            r#"{"type":"add_alert","id":4294967296,"symbol":"AAPL","condition":"above","price":1}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "negative alert id",
+            r#"{"type":"remove_alert","id":-1}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "alert with a malformed symbol",
+            r#"{"type":"add_alert","id":7,"symbol":"<b>","condition":"above","price":1}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "alert with an unknown field",
+            r#"{"type":"add_alert","id":7,"symbol":"AAPL","condition":"above","price":1,"repeat":true}"#,
+            ErrorCode::UnknownField,
+        ),
+        (
             "history with an unknown field",
             r#"{"type":"history","symbol":"AAPL","interval":"1s","before":0,"limit":10,"after":0}"#,
             ErrorCode::UnknownField,
@@ -459,7 +528,8 @@ fn errors_name_the_offending_part() {
         unknown_field,
         Err(DecodeError::UnknownField {
             kind: "subscribe".into(),
-            field: "depth".into()
+            field: "depth".into(),
+            alert_id: None,
         })
     );
     let unknown_type = decode_client(r#"{"type":"buy"}"#);
@@ -482,6 +552,38 @@ fn decode_errors_name_the_refused_type_only_when_it_is_a_known_one() {
         let error = decode_client(input).unwrap_err().to_error();
         assert_eq!(error.in_reply_to.as_deref(), in_reply_to, "{input}");
         assert_eq!(error.alert_id, None, "{input}");
+    }
+}
+
+#[test]
+fn a_refused_alert_message_names_its_id_when_it_has_a_valid_one() {
+    let cases = [
+        (
+            r#"{"type":"add_alert","id":7,"symbol":"AAPL","condition":"crosses","price":1}"#,
+            "add_alert",
+            Some(7),
+        ),
+        (
+            r#"{"type":"add_alert","id":9,"symbol":"AAPL","condition":"above","price":1,"x":0}"#,
+            "add_alert",
+            Some(9),
+        ),
+        (r#"{"type":"remove_alert","id":"7"}"#, "remove_alert", None),
+        (
+            r#"{"type":"remove_alert","id":3,"all":true}"#,
+            "remove_alert",
+            Some(3),
+        ),
+        (
+            r#"{"type":"add_alert","id":-7,"symbol":"AAPL","condition":"above","price":1}"#,
+            "add_alert",
+            None,
+        ),
+    ];
+    for (input, kind, alert_id) in cases {
+        let error = decode_client(input).unwrap_err().to_error();
+        assert_eq!(error.in_reply_to.as_deref(), Some(kind), "{input}");
+        assert_eq!(error.alert_id, alert_id, "{input}");
     }
 }
 
@@ -536,6 +638,21 @@ fn client_message_strategy() -> impl Strategy<Value = ClientMessage> {
                     limit,
                 })
             }),
+        (
+            any::<AlertId>(),
+            symbol_strategy(),
+            prop::sample::select(vec![AlertCondition::Above, AlertCondition::Below]),
+            any::<i64>(),
+        )
+            .prop_map(|(id, symbol, condition, price)| {
+                ClientMessage::AddAlert(AlertRule {
+                    id,
+                    symbol,
+                    condition,
+                    price: Price(price),
+                })
+            }),
+        any::<AlertId>().prop_map(|id| ClientMessage::RemoveAlert { id }),
     ]
 }
 
@@ -546,12 +663,30 @@ proptest! {
     }
 
     #[test]
-    fn decoding_json_shaped_text_never_panics(text in r#"\{"type":"(subscribe|resume|ping|history)"[,:\[\]{}"a-zA-Z0-9*. -]{0,60}\}?"#) {
+    fn decoding_json_shaped_text_never_panics(text in r#"\{"type":"(subscribe|resume|ping|history|add_alert|remove_alert)"[,:\[\]{}"a-zA-Z0-9*. -]{0,60}\}?"#) {
         let _ = decode_client(&text);
     }
 
     #[test]
     fn every_client_message_round_trips(message in client_message_strategy()) {
         prop_assert_eq!(decode_client(&message.to_json()), Ok(message));
+    }
+
+    #[test]
+    fn alert_rules_pass_exactly_when_price_and_room_allow(
+        price in prop_oneof![any::<i64>(), -10i64..10, MAX_ALERT_PRICE.0 - 5..MAX_ALERT_PRICE.0 + 5],
+        others in 0..MAX_ALERTS_PER_CONNECTION * 2,
+        condition in prop::sample::select(vec![AlertCondition::Above, AlertCondition::Below]),
+    ) {
+        let rule = AlertRule { price: Price(price), condition, ..alert_rule() };
+        let verdict = rule.check(|s| s.as_str() == "AAPL", others);
+        let expected = if price <= 0 || price > MAX_ALERT_PRICE.0 {
+            Some(ErrorCode::InvalidAlert)
+        } else if others >= MAX_ALERTS_PER_CONNECTION {
+            Some(ErrorCode::TooManyAlerts)
+        } else {
+            None
+        };
+        prop_assert_eq!(verdict.err().map(|e| e.code()), expected);
     }
 }
