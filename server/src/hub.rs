@@ -28,7 +28,7 @@ use bytes::Bytes;
 use bytestring::ByteString;
 use futures_util::StreamExt;
 use ticker_shared::{
-    AlertFired, AlertId, AlertRule, HistoryRequest, Pong, ServerMessage,
+    AlertFired, AlertId, AlertRule, ChatPost, HistoryRequest, Pong, ServerMessage,
     binary::BinaryFrame,
     codec::{TickFrame, encode_candle},
 };
@@ -41,6 +41,7 @@ use tracing::{debug, info, warn};
 use crate::{
     alert::AlertBook,
     bus::{BusEvent, BusSubscription},
+    chat::ChatRoom,
     feed::unix_millis,
     market::{Market, Replay},
     metrics::Metrics,
@@ -178,6 +179,10 @@ enum Command {
         client: ClientId,
         id: AlertId,
     },
+    Chat {
+        client: ClientId,
+        post: ChatPost,
+    },
     Sync {
         done: oneshot::Sender<()>,
     },
@@ -256,6 +261,11 @@ impl HubHandle {
     /// Removes `client`'s alert `id`; answered with `alert_removed`.
     pub async fn remove_alert(&self, client: ClientId, id: AlertId) {
         self.send(Command::RemoveAlert { client, id }).await;
+    }
+
+    /// Posts to the desk chat: the message goes to every connection, or an `error` to `client`.
+    pub async fn chat(&self, client: ClientId, post: ChatPost) {
+        self.send(Command::Chat { client, post }).await;
     }
 
     /// Resolves once the hub has handled every command sent before this one, so everything
@@ -423,6 +433,8 @@ pub struct Hub {
     /// Alerts fired by the window's ticks, queued when the window closes: after the frame
     /// holding the tick that fired them.
     fired: Vec<(ClientId, AlertFired)>,
+    /// The desk chat.
+    chat: ChatRoom,
     metrics: Arc<Metrics>,
 }
 
@@ -461,6 +473,7 @@ impl Hub {
             failed: Vec::new(),
             alerts,
             fired: Vec::new(),
+            chat: ChatRoom::new(),
             metrics,
         }
     }
@@ -622,6 +635,9 @@ impl Hub {
                         membership: None,
                     },
                 );
+                // The connection has just sent `hello`: the recent chat comes next.
+                let history = self.chat.history();
+                self.enqueue(client, Outbound::Message(history));
             }
             Command::Subscribe { client, ids } => {
                 for id in self.add_subscriptions(client, &ids) {
@@ -665,6 +681,7 @@ impl Hub {
                 self.enqueue(client, Outbound::Message(page.to_json().into()));
             }
             Command::AddAlert { client, rule } => self.add_alert(client, rule),
+            Command::Chat { client, post } => self.chat(client, &post),
             Command::RemoveAlert { client, id } => {
                 self.alerts.remove(client, id);
                 let reply = ServerMessage::AlertRemoved { id }.to_json();
@@ -693,6 +710,30 @@ impl Hub {
             }
         };
         self.enqueue(client, Outbound::Message(reply.to_json().into()));
+    }
+
+    /// Posts `client`'s chat message to every connection, or refuses it to `client` alone.
+    fn chat(&mut self, client: ClientId, post: &ChatPost) {
+        // As for alerts: a client already dropped leaves no rate-limit state behind.
+        if !self.clients.contains_key(&client) {
+            return;
+        }
+        match self.chat.post(client, post, Instant::now(), unix_millis()) {
+            Ok(message) => {
+                Metrics::inc(&self.metrics.chat_messages);
+                for (&id, entry) in &self.clients {
+                    if let Err(dropped) = deliver(&entry.outbox, Outbound::Message(message.clone()))
+                    {
+                        self.failed.push((id, dropped));
+                    }
+                }
+            }
+            Err(refused) => {
+                Metrics::inc(&self.metrics.client_errors);
+                let reply = ServerMessage::Error(refused).to_json();
+                self.enqueue(client, Outbound::Message(reply.into()));
+            }
+        }
     }
 
     /// Replays what `client` missed of `id` (already subscribed), or sends a reset snapshot.
@@ -802,6 +843,7 @@ impl Hub {
         self.leave_group(client);
         self.clients.remove(&client);
         self.alerts.forget(client);
+        self.chat.forget(client);
     }
 
     fn enqueue(&mut self, client: ClientId, item: Outbound) {
@@ -924,10 +966,17 @@ mod tests {
         connect_as(hub, client, bound, Encoding::Json)
     }
 
+    /// Connects `client` and takes the chat history every connection gets first.
     fn connect_as(hub: &mut Hub, client: ClientId, bound: usize, encoding: Encoding) -> TestClient {
         let (link, outbox, kicked) = ClientLink::new(bound, encoding);
         hub.on_command(Command::Connect { client, link });
-        TestClient { outbox, kicked }
+        let mut connected = TestClient { outbox, kicked };
+        let first = drain(&mut connected);
+        assert!(
+            matches!(&first[..], [item] if matches!(message(item), ServerMessage::ChatHistory { .. })),
+            "{first:?}"
+        );
+        connected
     }
 
     fn subscribe(hub: &mut Hub, client: ClientId, ids: &[usize]) {
@@ -1291,6 +1340,49 @@ mod tests {
             hub.alerts.is_empty(),
             "a command queued after the client left"
         );
+    }
+
+    #[test]
+    fn a_chat_message_reaches_every_connection_and_newcomers_get_it_in_the_history() {
+        let mut hub = hub();
+        let mut clients: Vec<TestClient> = (1..=3).map(|id| connect(&mut hub, id, 16)).collect();
+        subscribe(&mut hub, 1, &[0]);
+        drop(drain(&mut clients[0]));
+        let post = ChatPost {
+            name: "Ada".into(),
+            text: "hello desk".into(),
+        };
+        hub.on_command(Command::Chat { client: 2, post });
+        for client in &mut clients {
+            let items = drain(client);
+            let [item] = &items[..] else {
+                panic!("one message each: {items:?}")
+            };
+            let ServerMessage::Chat(chat) = message(item) else {
+                panic!("a chat message: {item:?}")
+            };
+            assert_eq!((chat.id, chat.text.as_str()), (1, "hello desk"));
+        }
+        let (link, mut outbox, _kicked) = ClientLink::new(16, Encoding::Json);
+        hub.on_command(Command::Connect { client: 4, link });
+        let Ok(Outbound::Message(text)) = outbox.try_recv() else {
+            panic!("the history first")
+        };
+        let Ok(ServerMessage::ChatHistory { messages }) = decode_server(&text) else {
+            panic!("chat history: {text}")
+        };
+        assert_eq!(messages.len(), 1);
+        hub.on_command(Command::Disconnect { client: 2 });
+        let post = ChatPost {
+            name: "Gone".into(),
+            text: "after leaving".into(),
+        };
+        hub.on_command(Command::Chat { client: 2, post });
+        assert!(
+            drain(&mut clients[0]).is_empty(),
+            "a gone client posts nothing"
+        );
+        assert_eq!(hub.chat.senders(), 0);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! - [`market`]: per-symbol state: last tick, candles, resume history.
 //! - [`hub`]: the one task that owns the market and subscriptions and fans ticks out.
 //! - [`alert`]: every connection's price alerts, checked by the hub on every tick.
+//! - [`chat`]: the desk chat room: recent messages and each connection's chat rate limit.
 //! - [`ws`]: the WebSocket endpoint and per-connection loop.
 //! - [`sse`]: the same feed as Server-Sent Events, for networks that block WebSockets.
 //! - [`app`]: HTTP routes, shared state, health, metrics and static files.
@@ -23,6 +24,7 @@ pub mod alert;
 pub mod app;
 pub mod bus;
 pub mod catalogue;
+pub mod chat;
 pub mod config;
 pub mod feed;
 pub mod hub;

@@ -434,6 +434,7 @@ impl Connection {
             },
             ClientMessage::AddAlert(rule) => self.app.hub.add_alert(self.client, rule).await,
             ClientMessage::RemoveAlert { id } => self.app.hub.remove_alert(self.client, id).await,
+            ClientMessage::Chat(post) => self.app.hub.chat(self.client, post).await,
         }
         Ok(())
     }

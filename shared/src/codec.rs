@@ -45,6 +45,10 @@ pub enum ErrorCode {
     /// The connection holds [`crate::alert::MAX_ALERTS_PER_CONNECTION`] rules already; the
     /// rule was not set.
     TooManyAlerts,
+    /// A chat message's name or text is empty or holds a control character; it was not posted.
+    InvalidChat,
+    /// A chat message's name or text is over its length limit; it was not posted.
+    ChatTooLong,
 }
 
 /// Why client text is not a valid [`ClientMessage`].
@@ -68,7 +72,7 @@ pub enum DecodeError {
     /// The `type` is unknown.
     #[error(
         "unknown message type {0:?}; expected subscribe, unsubscribe, resume, ping, history, \
-         add_alert or remove_alert"
+         add_alert, remove_alert or chat"
     )]
     UnknownType(String),
     /// The object has a field its type does not define.

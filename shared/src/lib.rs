@@ -7,6 +7,7 @@
 //! - [`market`]: market data: [`Tick`], [`Candle`], [`Interval`], [`CandleSeries`], [`SymbolInfo`].
 //! - [`alert`]: server-side price alerts: [`AlertRule`], [`AlertFired`] and the validation both
 //!   ends apply.
+//! - [`chat`]: the desk chat: [`ChatPost`], [`ChatMessage`], its limits and validation.
 //! - [`message`]: [`ClientMessage`] and [`ServerMessage`], the `type`-tagged JSON messages.
 //! - [`codec`]: total decoding of client input ([`decode_client`]) and encoding helpers,
 //!   including the batched `ticks` frame built from pre-serialized ticks.
@@ -24,6 +25,7 @@
 pub mod alert;
 pub mod backoff;
 pub mod binary;
+pub mod chat;
 pub mod close;
 pub mod codec;
 pub mod market;
@@ -33,6 +35,7 @@ pub mod sse;
 pub mod symbol;
 
 pub use alert::{AlertCondition, AlertError, AlertFired, AlertId, AlertRule};
+pub use chat::{ChatError, ChatMessage, ChatPost};
 pub use codec::{DecodeError, ErrorCode, decode_client, decode_server};
 pub use market::{Candle, CandleSeries, Interval, SymbolInfo, Tick};
 pub use message::{

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    AlertFired, AlertId, AlertRule, Candle, ErrorCode, Interval, Symbol, SymbolInfo, SymbolList,
-    Tick,
+    AlertFired, AlertId, AlertRule, Candle, ChatMessage, ChatPost, ErrorCode, Interval, Symbol,
+    SymbolInfo, SymbolList, Tick,
 };
 
 /// A message from the browser (or any client) to the server.
@@ -51,6 +51,9 @@ pub enum ClientMessage {
         /// The rule's id.
         id: AlertId,
     },
+    /// Posts a message to the desk chat: broadcast as `chat` to every connection, the sender's
+    /// included, or refused with an `error`.
+    Chat(ChatPost),
 }
 
 /// The field names each client message type may carry, `type` excluded. Decoding rejects any
@@ -63,6 +66,7 @@ pub(crate) fn client_fields(kind: &str) -> Option<&'static [&'static str]> {
         "history" => Some(&["symbol", "interval", "before", "limit"]),
         "add_alert" => Some(&["id", "symbol", "condition", "price"]),
         "remove_alert" => Some(&["id"]),
+        "chat" => Some(&["name", "text"]),
         _ => None,
     }
 }
@@ -109,6 +113,14 @@ pub enum ServerMessage {
     /// A rule fired on a trade and is gone (alerts are one-shot). It follows the message that
     /// carried that trade.
     Alert(AlertFired),
+    /// A desk chat message, sent to every connection (the sender's too).
+    Chat(ChatMessage),
+    /// The desk chat's recent messages, oldest first: the second message on every connection,
+    /// right after `hello`.
+    ChatHistory {
+        /// At most [`crate::chat::CHAT_HISTORY_LEN`] messages, possibly none.
+        messages: Vec<ChatMessage>,
+    },
 }
 
 /// Contents of the `hello` message.
@@ -253,6 +265,7 @@ impl ClientMessage {
             ClientMessage::History(_) => "history",
             ClientMessage::AddAlert(_) => "add_alert",
             ClientMessage::RemoveAlert { .. } => "remove_alert",
+            ClientMessage::Chat(_) => "chat",
         }
     }
 

@@ -9,11 +9,12 @@ use std::{collections::BTreeMap, path::PathBuf};
 
 use proptest::prelude::*;
 use ticker_shared::{
-    AlertCondition, AlertError, AlertId, AlertRule, Candle, CandleUpdate, ClientMessage,
-    DecodeError, ErrorCode, ErrorMessage, Hello, HistoryPage, HistoryRequest, Interval,
-    MAX_HISTORY_CANDLES, PROTOCOL_VERSION, Pong, Price, ServerMessage, Snapshot, Symbol,
-    SymbolInfo, SymbolList, Tick,
+    AlertCondition, AlertError, AlertId, AlertRule, Candle, CandleUpdate, ChatError, ChatMessage,
+    ChatPost, ClientMessage, DecodeError, ErrorCode, ErrorMessage, Hello, HistoryPage,
+    HistoryRequest, Interval, MAX_HISTORY_CANDLES, PROTOCOL_VERSION, Pong, Price, ServerMessage,
+    Snapshot, Symbol, SymbolInfo, SymbolList, Tick,
     alert::{MAX_ALERT_PRICE, MAX_ALERTS_PER_CONNECTION},
+    chat::{MAX_CHAT_NAME_CHARS, MAX_CHAT_TEXT_CHARS},
     codec::{TickFrame, encode_candle, encode_tick},
     decode_client, decode_server,
 };
@@ -93,7 +94,23 @@ fn client_samples() -> Vec<(&'static str, ClientMessage)> {
         ),
         ("client_add_alert", ClientMessage::AddAlert(alert_rule())),
         ("client_remove_alert", ClientMessage::RemoveAlert { id: 7 }),
+        (
+            "client_chat",
+            ClientMessage::Chat(ChatPost {
+                name: "Ada".into(),
+                text: "hello desk".into(),
+            }),
+        ),
     ]
+}
+
+fn chat_message(id: u64, text: &str) -> ChatMessage {
+    ChatMessage {
+        id,
+        name: "Ada".into(),
+        text: text.into(),
+        ts: 1_764_000_000_123,
+    }
 }
 
 fn alert_rule() -> AlertRule {
@@ -199,6 +216,19 @@ fn server_samples() -> Vec<(&'static str, ServerMessage)> {
             ServerMessage::Alert(alert_rule().fired_by(&tick("AAPL", 1_234, 18_801))),
         ),
         (
+            "server_chat",
+            ServerMessage::Chat(chat_message(42, "hello desk")),
+        ),
+        (
+            "server_chat_history",
+            ServerMessage::ChatHistory {
+                messages: vec![
+                    chat_message(41, "<b>not bold</b> & verbatim"),
+                    chat_message(42, "hello desk"),
+                ],
+            },
+        ),
+        (
             "server_error",
             ServerMessage::error(ErrorCode::UnknownSymbol, "unknown symbol \"FOO\""),
         ),
@@ -210,6 +240,10 @@ fn server_samples() -> Vec<(&'static str, ServerMessage)> {
             )
             .replying_to("subscribe")
             .into(),
+        ),
+        (
+            "server_error_chat",
+            ChatError::TextTooLong(281).to_error().into(),
         ),
         (
             "server_error_alert",
@@ -502,6 +536,21 @@ fn bad_client_input_gets_the_documented_error_code() {
             ErrorCode::UnknownField,
         ),
         (
+            "chat without a name",
+            r#"{"type":"chat","text":"hello"}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "chat text that is not a string",
+            r#"{"type":"chat","name":"Ada","text":["hello"]}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "chat with an unknown field",
+            r#"{"type":"chat","name":"Ada","text":"hi","html":true}"#,
+            ErrorCode::UnknownField,
+        ),
+        (
             "history with an unknown field",
             r#"{"type":"history","symbol":"AAPL","interval":"1s","before":0,"limit":10,"after":0}"#,
             ErrorCode::UnknownField,
@@ -653,6 +702,8 @@ fn client_message_strategy() -> impl Strategy<Value = ClientMessage> {
                 })
             }),
         any::<AlertId>().prop_map(|id| ClientMessage::RemoveAlert { id }),
+        (any::<String>(), any::<String>())
+            .prop_map(|(name, text)| ClientMessage::Chat(ChatPost { name, text })),
     ]
 }
 
@@ -663,13 +714,34 @@ proptest! {
     }
 
     #[test]
-    fn decoding_json_shaped_text_never_panics(text in r#"\{"type":"(subscribe|resume|ping|history|add_alert|remove_alert)"[,:\[\]{}"a-zA-Z0-9*. -]{0,60}\}?"#) {
+    fn decoding_json_shaped_text_never_panics(text in r#"\{"type":"(subscribe|resume|ping|history|add_alert|remove_alert|chat)"[,:\[\]{}"a-zA-Z0-9*. -]{0,60}\}?"#) {
         let _ = decode_client(&text);
     }
 
     #[test]
     fn every_client_message_round_trips(message in client_message_strategy()) {
         prop_assert_eq!(decode_client(&message.to_json()), Ok(message));
+    }
+
+    #[test]
+    fn chat_posts_pass_exactly_when_trimmed_fields_fit_and_hold_no_control_character(
+        name in prop_oneof![any::<String>(), "[ a-zA-Z\t]{0,30}"],
+        text in prop_oneof![any::<String>(), "[ -~\n]{0,300}", "[é😀 ]{270,290}"],
+    ) {
+        let post = ChatPost { name: name.clone(), text: text.clone() };
+        let fits = |value: &str, max: usize| {
+            let trimmed = value.trim();
+            !trimmed.is_empty()
+                && trimmed.chars().count() <= max
+                && !trimmed.chars().any(char::is_control)
+        };
+        let expected = fits(&name, MAX_CHAT_NAME_CHARS) && fits(&text, MAX_CHAT_TEXT_CHARS);
+        let checked = post.check();
+        prop_assert_eq!(checked.is_ok(), expected, "{:?}", checked);
+        if let Ok((checked_name, checked_text)) = checked {
+            prop_assert_eq!(checked_name, name.trim());
+            prop_assert_eq!(checked_text, text.trim(), "verbatim but for the trimming");
+        }
     }
 
     #[test]
