@@ -17,6 +17,11 @@
 //! whose queue is full is disconnected (close 1008, "slow consumer") and can resume without loss
 //! from the history. Every command first closes the current window, so what a command produces
 //! (a snapshot, a replay, a confirmation) never overtakes or repeats a tick.
+//!
+//! The hub also owns what the desk shares: every connection's price alerts ([`AlertBook`],
+//! checked on every tick it applies, fired alerts queued when the window closes, behind the
+//! frame holding their tick) and the chat room ([`ChatRoom`]: a new connection's first queued
+//! message is the recent chat, and a post goes into every connection's queue).
 
 use std::{
     collections::{HashMap, hash_map::Entry},
@@ -681,12 +686,12 @@ impl Hub {
                 self.enqueue(client, Outbound::Message(page.to_json().into()));
             }
             Command::AddAlert { client, rule } => self.add_alert(client, rule),
-            Command::Chat { client, post } => self.chat(client, &post),
             Command::RemoveAlert { client, id } => {
                 self.alerts.remove(client, id);
                 let reply = ServerMessage::AlertRemoved { id }.to_json();
                 self.enqueue(client, Outbound::Message(reply.into()));
             }
+            Command::Chat { client, post } => self.chat(client, &post),
             Command::Sync { done } => {
                 let _ = done.send(());
             }
