@@ -225,9 +225,17 @@ impl MarketView {
                 }
             }
             ServerMessage::Candle(update) => self.on_candle(update, updates),
+            // History pages are not asked for yet (the chart's scroll-back will merge them),
+            // nor are alerts set (the alerts panel will), and the desk chat has no panel yet.
             ServerMessage::Unsubscribed { .. }
             | ServerMessage::Pong(_)
-            | ServerMessage::Error(_) => {}
+            | ServerMessage::Error(_)
+            | ServerMessage::History(_)
+            | ServerMessage::AlertAdded(_)
+            | ServerMessage::AlertRemoved { .. }
+            | ServerMessage::Alert(_)
+            | ServerMessage::Chat(_)
+            | ServerMessage::ChatHistory { .. } => {}
         }
     }
 

@@ -4,6 +4,8 @@ use std::{net::IpAddr, path::PathBuf, time::Duration};
 
 use clap::Parser;
 
+use crate::market::SNAPSHOT_CANDLES;
+
 /// Ticker's server: simulates a stock market and streams it over WebSocket to the dashboard.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "ticker-server", version, about)]
@@ -73,6 +75,12 @@ pub struct Config {
     /// Ticks kept per symbol so a reconnecting client can resume without a gap.
     #[arg(long, env = "TICKER_HISTORY", default_value_t = 2048)]
     pub history: usize,
+
+    /// Candles kept per symbol and interval for `history` requests (a snapshot sends the newest
+    /// 120). Memory: at most symbols × 4 intervals × this × 48 bytes (30 symbols at the
+    /// default: about 21 MB). The default holds an hour of 1 s candles, the default backfill.
+    #[arg(long, env = "TICKER_CANDLE_HISTORY", default_value_t = 3600, value_parser = clap::value_parser!(u32).range(SNAPSHOT_CANDLES as i64..=100_000))]
+    pub candle_history: u32,
 
     /// Largest WebSocket frame or message a client may send, in bytes; larger closes with 1009.
     #[arg(long, env = "TICKER_MAX_FRAME_BYTES", default_value_t = 64 * 1024, value_parser = clap::value_parser!(u32).range(1024..=16 * 1024 * 1024))]
@@ -168,6 +176,7 @@ mod tests {
         assert_eq!(config.bind.to_string(), "127.0.0.1");
         assert_eq!(config.heartbeat_interval, Duration::from_secs(5));
         assert!(config.symbols.is_empty());
+        assert_eq!(config.candle_history, 3600);
     }
 
     #[test]
@@ -212,6 +221,7 @@ mod tests {
             ["--tls-cert", "cert.pem"],
             ["--symbol-count", "0"],
             ["--batch-window", "2s"],
+            ["--candle-history", "119"],
         ] {
             let err =
                 Config::try_parse_from(std::iter::once("ticker-server").chain(args)).unwrap_err();

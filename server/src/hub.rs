@@ -17,6 +17,11 @@
 //! whose queue is full is disconnected (close 1008, "slow consumer") and can resume without loss
 //! from the history. Every command first closes the current window, so what a command produces
 //! (a snapshot, a replay, a confirmation) never overtakes or repeats a tick.
+//!
+//! The hub also owns what the desk shares: every connection's price alerts ([`AlertBook`],
+//! checked on every tick it applies, fired alerts queued when the window closes, behind the
+//! frame holding their tick) and the chat room ([`ChatRoom`]: a new connection's first queued
+//! message is the recent chat, and a post goes into every connection's queue).
 
 use std::{
     collections::{HashMap, hash_map::Entry},
@@ -28,7 +33,7 @@ use bytes::Bytes;
 use bytestring::ByteString;
 use futures_util::StreamExt;
 use ticker_shared::{
-    Pong, ServerMessage,
+    AlertFired, AlertId, AlertRule, ChatPost, HistoryRequest, Pong, ServerMessage,
     binary::BinaryFrame,
     codec::{TickFrame, encode_candle},
 };
@@ -39,7 +44,9 @@ use tokio::{
 use tracing::{debug, info, warn};
 
 use crate::{
+    alert::AlertBook,
     bus::{BusEvent, BusSubscription},
+    chat::ChatRoom,
     feed::unix_millis,
     market::{Market, Replay},
     metrics::Metrics,
@@ -164,6 +171,23 @@ enum Command {
         client: ClientId,
         ts: f64,
     },
+    History {
+        client: ClientId,
+        id: SymbolId,
+        request: HistoryRequest,
+    },
+    AddAlert {
+        client: ClientId,
+        rule: AlertRule,
+    },
+    RemoveAlert {
+        client: ClientId,
+        id: AlertId,
+    },
+    Chat {
+        client: ClientId,
+        post: ChatPost,
+    },
     Sync {
         done: oneshot::Sender<()>,
     },
@@ -221,6 +245,32 @@ impl HubHandle {
     /// ping as a barrier.
     pub async fn pong(&self, client: ClientId, ts: f64) {
         self.send(Command::Pong { client, ts }).await;
+    }
+
+    /// Answers a `history` request for `id` through the client's queue, in order with the rest.
+    pub async fn history(&self, client: ClientId, id: SymbolId, request: HistoryRequest) {
+        self.send(Command::History {
+            client,
+            id,
+            request,
+        })
+        .await;
+    }
+
+    /// Sets a price alert for `client` (see [`AlertBook`]); answered with `alert_added` or an
+    /// `error` naming the rule.
+    pub async fn add_alert(&self, client: ClientId, rule: AlertRule) {
+        self.send(Command::AddAlert { client, rule }).await;
+    }
+
+    /// Removes `client`'s alert `id`; answered with `alert_removed`.
+    pub async fn remove_alert(&self, client: ClientId, id: AlertId) {
+        self.send(Command::RemoveAlert { client, id }).await;
+    }
+
+    /// Posts to the desk chat: the message goes to every connection, or an `error` to `client`.
+    pub async fn chat(&self, client: ClientId, post: ChatPost) {
+        self.send(Command::Chat { client, post }).await;
     }
 
     /// Resolves once the hub has handled every command sent before this one, so everything
@@ -383,6 +433,13 @@ pub struct Hub {
     snapshot_cache: Vec<Option<ByteString>>,
     /// Clients whose delivery failed during the current fan-out, removed after it.
     failed: Vec<(ClientId, Dropped)>,
+    /// Every connection's price alerts.
+    alerts: AlertBook,
+    /// Alerts fired by the window's ticks, queued when the window closes: after the frame
+    /// holding the tick that fired them.
+    fired: Vec<(ClientId, AlertFired)>,
+    /// The desk chat.
+    chat: ChatRoom,
     metrics: Arc<Metrics>,
 }
 
@@ -403,6 +460,7 @@ pub fn spawn(
 impl Hub {
     fn new(market: Market, config: HubConfig, metrics: Arc<Metrics>) -> Self {
         let symbols = market.universe().len();
+        let alerts = AlertBook::new(market.universe().clone());
         Hub {
             market,
             config,
@@ -418,6 +476,9 @@ impl Hub {
             },
             snapshot_cache: vec![None; symbols],
             failed: Vec::new(),
+            alerts,
+            fired: Vec::new(),
+            chat: ChatRoom::new(),
             metrics,
         }
     }
@@ -469,6 +530,9 @@ impl Hub {
         };
         let id = applied.id;
         self.snapshot_cache[id.0] = None;
+        if let Some(tick) = self.market.last(id) {
+            self.alerts.on_tick(id, tick, &mut self.fired);
+        }
         let (json, binary) = (&mut self.window.json[id.0], &mut self.window.binary[id.0]);
         if json.is_empty() {
             self.window.touched.push(id);
@@ -551,7 +615,17 @@ impl Hub {
         }
         window.ticks = 0;
         Metrics::add(&self.metrics.tick_deliveries, deliveries);
+        self.queue_fired_alerts();
         self.drop_failed();
+    }
+
+    /// Queues each alert the window's ticks fired for its client, behind the window's frames.
+    fn queue_fired_alerts(&mut self) {
+        Metrics::add(&self.metrics.alerts_fired, self.fired.len() as u64);
+        for (client, alert) in std::mem::take(&mut self.fired) {
+            let message = ServerMessage::Alert(alert).to_json();
+            self.enqueue(client, Outbound::Message(message.into()));
+        }
     }
 
     fn on_command(&mut self, command: Command) {
@@ -566,6 +640,9 @@ impl Hub {
                         membership: None,
                     },
                 );
+                // The connection has just sent `hello`: the recent chat comes next.
+                let history = self.chat.history();
+                self.enqueue(client, Outbound::Message(history));
             }
             Command::Subscribe { client, ids } => {
                 for id in self.add_subscriptions(client, &ids) {
@@ -600,12 +677,68 @@ impl Hub {
                 });
                 self.enqueue(client, Outbound::Message(pong.to_json().into()));
             }
+            Command::History {
+                client,
+                id,
+                request,
+            } => {
+                let page = ServerMessage::History(self.market.history(id, &request));
+                self.enqueue(client, Outbound::Message(page.to_json().into()));
+            }
+            Command::AddAlert { client, rule } => self.add_alert(client, rule),
+            Command::RemoveAlert { client, id } => {
+                self.alerts.remove(client, id);
+                let reply = ServerMessage::AlertRemoved { id }.to_json();
+                self.enqueue(client, Outbound::Message(reply.into()));
+            }
+            Command::Chat { client, post } => self.chat(client, &post),
             Command::Sync { done } => {
                 let _ = done.send(());
             }
             Command::Disconnect { client } => self.remove_client(client),
         }
         self.drop_failed();
+    }
+
+    /// Sets `rule` for `client` and confirms it, or refuses it with an `error` naming it.
+    fn add_alert(&mut self, client: ClientId, rule: AlertRule) {
+        // A client already dropped (a slow consumer whose commands were still queued) must not
+        // leave rules behind.
+        if !self.clients.contains_key(&client) {
+            return;
+        }
+        let reply = match self.alerts.add(client, rule.clone()) {
+            Ok(()) => ServerMessage::AlertAdded(rule),
+            Err(refused) => {
+                Metrics::inc(&self.metrics.client_errors);
+                refused.to_error(rule.id).into()
+            }
+        };
+        self.enqueue(client, Outbound::Message(reply.to_json().into()));
+    }
+
+    /// Posts `client`'s chat message to every connection, or refuses it to `client` alone.
+    fn chat(&mut self, client: ClientId, post: &ChatPost) {
+        // As for alerts: a client already dropped leaves no rate-limit state behind.
+        if !self.clients.contains_key(&client) {
+            return;
+        }
+        match self.chat.post(client, post, Instant::now(), unix_millis()) {
+            Ok(message) => {
+                Metrics::inc(&self.metrics.chat_messages);
+                for (&id, entry) in &self.clients {
+                    if let Err(dropped) = deliver(&entry.outbox, Outbound::Message(message.clone()))
+                    {
+                        self.failed.push((id, dropped));
+                    }
+                }
+            }
+            Err(refused) => {
+                Metrics::inc(&self.metrics.client_errors);
+                let reply = ServerMessage::Error(refused).to_json();
+                self.enqueue(client, Outbound::Message(reply.into()));
+            }
+        }
     }
 
     /// Replays what `client` missed of `id` (already subscribed), or sends a reset snapshot.
@@ -714,6 +847,8 @@ impl Hub {
     fn remove_client(&mut self, client: ClientId) {
         self.leave_group(client);
         self.clients.remove(&client);
+        self.alerts.forget(client);
+        self.chat.forget(client);
     }
 
     fn enqueue(&mut self, client: ClientId, item: Outbound) {
@@ -788,7 +923,7 @@ mod tests {
         };
         let universe = Arc::new(Universe::new(symbols().into_iter().map(info).collect()));
         Hub::new(
-            Market::new(universe, 16),
+            Market::new(universe, 16, crate::market::SNAPSHOT_CANDLES),
             HubConfig { window },
             Arc::new(Metrics::default()),
         )
@@ -836,10 +971,17 @@ mod tests {
         connect_as(hub, client, bound, Encoding::Json)
     }
 
+    /// Connects `client` and takes the chat history every connection gets first.
     fn connect_as(hub: &mut Hub, client: ClientId, bound: usize, encoding: Encoding) -> TestClient {
         let (link, outbox, kicked) = ClientLink::new(bound, encoding);
         hub.on_command(Command::Connect { client, link });
-        TestClient { outbox, kicked }
+        let mut connected = TestClient { outbox, kicked };
+        let first = drain(&mut connected);
+        assert!(
+            matches!(&first[..], [item] if matches!(message(item), ServerMessage::ChatHistory { .. })),
+            "{first:?}"
+        );
+        connected
     }
 
     fn subscribe(hub: &mut Hub, client: ClientId, ids: &[usize]) {
@@ -1127,6 +1269,125 @@ mod tests {
         assert_eq!(hub.clients[&4].membership, None);
         assert_eq!(hub.groups.by_id.len(), 1, "the emptied group is gone");
         assert_eq!(hub.groups.by_key.len(), 1);
+    }
+
+    fn alert(id: AlertId, price: i64) -> AlertRule {
+        AlertRule {
+            id,
+            symbol: Symbol::new("AAPL").unwrap(),
+            condition: ticker_shared::AlertCondition::Above,
+            price: Price(price),
+        }
+    }
+
+    fn message(item: &Outbound) -> ServerMessage {
+        let Outbound::Message(text) = item else {
+            panic!("a message of its own, not live ticks: {item:?}")
+        };
+        decode_server(text).expect("valid JSON")
+    }
+
+    #[test]
+    fn an_alert_is_queued_after_the_frame_holding_the_tick_that_fired_it_and_only_once() {
+        let mut hub = gathering_hub();
+        let mut client = connect(&mut hub, 1, 16);
+        subscribe(&mut hub, 1, &[0]);
+        hub.on_command(Command::AddAlert {
+            client: 1,
+            rule: alert(7, 100),
+        });
+        let confirmed = drain(&mut client);
+        assert!(matches!(
+            message(confirmed.last().unwrap()),
+            ServerMessage::AlertAdded(AlertRule { id: 7, .. })
+        ));
+        hub.on_tick(tick("AAPL", 1));
+        hub.on_tick(tick("AAPL", 2));
+        assert!(drain(&mut client).is_empty(), "nothing before the window");
+        hub.flush();
+        let items = drain(&mut client);
+        assert_eq!(items.len(), 2, "{items:?}");
+        assert_eq!(
+            decoded(&items[..1]).0,
+            [("AAPL".into(), 1), ("AAPL".into(), 2)]
+        );
+        let ServerMessage::Alert(fired) = message(&items[1]) else {
+            panic!("an alert after the frame")
+        };
+        assert_eq!((fired.id, fired.seq, fired.trade_price), (7, 1, Price(100)));
+        hub.on_tick(tick("AAPL", 3));
+        hub.flush();
+        assert_eq!(live(&drain(&mut client)).len(), 1, "the rule fired once");
+        assert_eq!(
+            hub.metrics
+                .alerts_fired
+                .load(std::sync::atomic::Ordering::Relaxed),
+            1
+        );
+    }
+
+    #[test]
+    fn rules_go_with_their_client_and_a_gone_client_sets_none() {
+        let mut hub = hub();
+        let _client = connect(&mut hub, 1, 16);
+        hub.on_command(Command::AddAlert {
+            client: 1,
+            rule: alert(1, 200),
+        });
+        assert_eq!(hub.alerts.held_by(1), 1);
+        hub.on_command(Command::Disconnect { client: 1 });
+        assert!(hub.alerts.is_empty());
+        hub.on_command(Command::AddAlert {
+            client: 1,
+            rule: alert(2, 200),
+        });
+        assert!(
+            hub.alerts.is_empty(),
+            "a command queued after the client left"
+        );
+    }
+
+    #[test]
+    fn a_chat_message_reaches_every_connection_and_newcomers_get_it_in_the_history() {
+        let mut hub = hub();
+        let mut clients: Vec<TestClient> = (1..=3).map(|id| connect(&mut hub, id, 16)).collect();
+        subscribe(&mut hub, 1, &[0]);
+        drop(drain(&mut clients[0]));
+        let post = ChatPost {
+            name: "Ada".into(),
+            text: "hello desk".into(),
+        };
+        hub.on_command(Command::Chat { client: 2, post });
+        for client in &mut clients {
+            let items = drain(client);
+            let [item] = &items[..] else {
+                panic!("one message each: {items:?}")
+            };
+            let ServerMessage::Chat(chat) = message(item) else {
+                panic!("a chat message: {item:?}")
+            };
+            assert_eq!((chat.id, chat.text.as_str()), (1, "hello desk"));
+        }
+        let (link, mut outbox, _kicked) = ClientLink::new(16, Encoding::Json);
+        hub.on_command(Command::Connect { client: 4, link });
+        let Ok(Outbound::Message(text)) = outbox.try_recv() else {
+            panic!("the history first")
+        };
+        let Ok(ServerMessage::ChatHistory { messages }) = decode_server(&text) else {
+            panic!("chat history: {text}")
+        };
+        assert_eq!(messages.len(), 1);
+        hub.on_command(Command::Disconnect { client: 2 });
+        let post = ChatPost {
+            name: "Gone".into(),
+            text: "after leaving".into(),
+        };
+        hub.on_command(Command::Chat { client: 2, post });
+        assert!(
+            drain(&mut clients[0]).is_empty(),
+            "a gone client posts nothing"
+        );
+        assert_eq!(hub.chat.senders(), 0);
     }
 
     #[test]

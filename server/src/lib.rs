@@ -8,6 +8,8 @@
 //! - [`bus`]: the market-data bus interface ([`bus::MarketBus`]) and its in-process version.
 //! - [`market`]: per-symbol state: last tick, candles, resume history.
 //! - [`hub`]: the one task that owns the market and subscriptions and fans ticks out.
+//! - [`alert`]: every connection's price alerts, checked by the hub on every tick.
+//! - [`chat`]: the desk chat room: recent messages and each connection's chat rate limit.
 //! - [`ws`]: the WebSocket endpoint and per-connection loop.
 //! - [`sse`]: the same feed as Server-Sent Events, for networks that block WebSockets.
 //! - [`app`]: HTTP routes, shared state, health, metrics and static files.
@@ -18,9 +20,11 @@
 //! [`run`] wires them together; `main.rs` only parses the configuration and waits for a signal.
 
 pub mod admission;
+pub mod alert;
 pub mod app;
 pub mod bus;
 pub mod catalogue;
+pub mod chat;
 pub mod config;
 pub mod feed;
 pub mod hub;
@@ -81,7 +85,11 @@ pub async fn run(
         seed,
     };
     let mut simulator = Simulator::new(&instruments, simulation, instance.started_at - backfill_ms);
-    let mut market = Market::new(universe.clone(), config.history);
+    let mut market = Market::new(
+        universe.clone(),
+        config.history,
+        config.candle_history as usize,
+    );
     let backfilled = simulator
         .ticks_until(instance.started_at)
         .filter_map(|tick| market.apply(tick))

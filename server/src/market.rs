@@ -7,14 +7,16 @@ use std::{
 };
 
 use bytestring::ByteString;
-use ticker_shared::{CandleSeries, CandleUpdate, Interval, Snapshot, Tick, codec::encode_tick};
+use ticker_shared::{
+    CandleSeries, CandleUpdate, HistoryPage, HistoryRequest, Interval, Snapshot, Tick,
+    codec::encode_tick,
+};
 use tracing::warn;
 
 use crate::universe::{SymbolId, Universe};
 
-/// Candles kept per symbol and interval (at 1 min, twelve hours).
-pub const CANDLE_HISTORY: usize = 720;
-/// Candles per interval sent in a snapshot: enough to fill a chart at once.
+/// Candles per interval sent in a snapshot: enough to fill a chart at once. Older ones, up to
+/// the market's candle depth (`--candle-history`), are sent on request (`history`).
 pub const SNAPSHOT_CANDLES: usize = 120;
 
 /// The result of applying one tick.
@@ -58,15 +60,16 @@ struct Book {
 }
 
 impl Market {
-    /// An empty market keeping `history_len` ticks per symbol for resume.
-    pub fn new(universe: Arc<Universe>, history_len: usize) -> Self {
+    /// An empty market keeping `history_len` ticks per symbol for resume and `candle_depth`
+    /// candles per symbol and interval for snapshots and `history` requests.
+    pub fn new(universe: Arc<Universe>, history_len: usize, candle_depth: usize) -> Self {
         let books = universe
             .all_ids()
             .map(|_| Book {
                 last: None,
                 candles: Interval::ALL
                     .iter()
-                    .map(|&i| CandleSeries::new(i, CANDLE_HISTORY))
+                    .map(|&i| CandleSeries::new(i, candle_depth))
                     .collect(),
                 history: VecDeque::with_capacity(history_len.min(4096)),
             })
@@ -150,6 +153,24 @@ impl Market {
         }
     }
 
+    /// The answer to a `history` request for `id`: the newest `request.limit` candles that
+    /// start before `request.before`, oldest first.
+    pub fn history(&self, id: SymbolId, request: &HistoryRequest) -> HistoryPage {
+        let series = self.books[id.0]
+            .candles
+            .iter()
+            .find(|series| series.interval() == request.interval);
+        let limit = usize::try_from(request.limit).unwrap_or(usize::MAX);
+        let (candles, complete) =
+            series.map_or((Vec::new(), true), |s| s.page_before(request.before, limit));
+        HistoryPage {
+            symbol: self.universe.symbol(id).clone(),
+            interval: request.interval,
+            candles,
+            complete,
+        }
+    }
+
     /// The ticks of `id` after sequence number `last_seq`, if the history still holds them all.
     pub fn replay_after(&self, id: SymbolId, last_seq: u64) -> Replay<'_> {
         let book = &self.books[id.0];
@@ -188,7 +209,11 @@ mod tests {
             tick_size: Price(1),
             reference_price: Price(100),
         };
-        Market::new(Arc::new(Universe::new(vec![info])), history)
+        Market::new(
+            Arc::new(Universe::new(vec![info])),
+            history,
+            SNAPSHOT_CANDLES * 2,
+        )
     }
 
     fn tick(seq: u64, ts: i64) -> Tick {
@@ -284,10 +309,57 @@ mod tests {
         );
         let closed = market.apply(tick(3, 60_000)).unwrap().closed;
         assert_eq!(closed.len(), 3, "1s, 5s and 1m all roll over at one minute");
+        let closed = market.apply(tick(4, 300_000)).unwrap().closed;
+        assert_eq!(
+            closed.iter().map(|c| c.interval).collect::<Vec<_>>(),
+            Interval::ALL,
+            "at five minutes the 5m candle rolls over too"
+        );
         let snapshot = market.snapshot(SymbolId(0), false);
-        assert_eq!(snapshot.quote.map(|t| t.seq), Some(3));
-        assert_eq!(snapshot.candles[&Interval::S1].len(), 3);
-        assert_eq!(snapshot.candles[&Interval::M1].len(), 2);
+        assert_eq!(snapshot.quote.map(|t| t.seq), Some(4));
+        assert_eq!(snapshot.candles[&Interval::S1].len(), 4);
+        assert_eq!(snapshot.candles[&Interval::M1].len(), 3);
+        assert_eq!(snapshot.candles[&Interval::M5].len(), 2);
+    }
+
+    #[test]
+    fn history_pages_go_back_past_the_snapshot_to_the_candle_depth() {
+        let mut market = market(10);
+        let seconds = SNAPSHOT_CANDLES as u64 * 3;
+        for seq in 1..=seconds {
+            market.apply(tick(seq, seq as i64 * 1_000));
+        }
+        let snapshot = market.snapshot(SymbolId(0), false);
+        let oldest_in_snapshot = snapshot.candles[&Interval::S1][0].start;
+        assert_eq!(snapshot.candles[&Interval::S1].len(), SNAPSHOT_CANDLES);
+        let request = |before, limit| HistoryRequest {
+            symbol: Symbol::new("AAPL").unwrap(),
+            interval: Interval::S1,
+            before,
+            limit,
+        };
+        let page = market.history(SymbolId(0), &request(oldest_in_snapshot, 100));
+        assert_eq!(page.candles.len(), 100);
+        assert!(!page.complete);
+        assert_eq!(
+            page.candles.last().map(|c| c.start),
+            Some(oldest_in_snapshot - 1_000),
+            "the page ends right before the snapshot's first candle"
+        );
+        let rest = market.history(SymbolId(0), &request(page.candles[0].start, 100));
+        assert_eq!(
+            rest.candles.len(),
+            SNAPSHOT_CANDLES * 2 - SNAPSHOT_CANDLES - 100,
+            "the depth bounds what is kept"
+        );
+        assert!(rest.complete);
+        let five_minutes = market.history(SymbolId(0), &{
+            let mut r = request(i64::MAX, 10);
+            r.interval = Interval::M5;
+            r
+        });
+        assert_eq!(five_minutes.candles.len(), 2, "six minutes of ticks");
+        assert!(five_minutes.complete);
     }
 
     #[test]

@@ -41,6 +41,10 @@ pub struct Metrics {
     pub protocol_closes: AtomicU64,
     /// Connections closed for staying subscribed to nothing past the idle timeout.
     pub idle_timeouts: AtomicU64,
+    /// Price alerts that fired.
+    pub alerts_fired: AtomicU64,
+    /// Chat messages posted (each broadcast to every connection).
+    pub chat_messages: AtomicU64,
 }
 
 impl Metrics {
@@ -62,7 +66,7 @@ impl Metrics {
 
     /// The counters in the Prometheus text exposition format.
     pub fn render_prometheus(&self) -> String {
-        let counters: [(&str, &str, &AtomicU64); 16] = [
+        let counters: [(&str, &str, &AtomicU64); 18] = [
             (
                 "connections_opened_total",
                 "Connections accepted (WebSocket and event stream).",
@@ -143,6 +147,16 @@ impl Metrics {
                 "Connections closed for subscribing to nothing past the idle timeout.",
                 &self.idle_timeouts,
             ),
+            (
+                "alerts_fired_total",
+                "Price alerts that fired (each once).",
+                &self.alerts_fired,
+            ),
+            (
+                "chat_messages_total",
+                "Chat messages posted to the desk.",
+                &self.chat_messages,
+            ),
         ];
         let mut out = String::with_capacity(2048);
         for (name, help, counter) in counters {
@@ -176,6 +190,6 @@ mod tests {
             text.contains("# TYPE ticker_frames_sent_total counter\nticker_frames_sent_total 7\n")
         );
         assert!(text.contains("ticker_connections_open 1\n"));
-        assert_eq!(text.matches("# HELP").count(), 17);
+        assert_eq!(text.matches("# HELP").count(), 19);
     }
 }

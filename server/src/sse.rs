@@ -114,17 +114,17 @@ fn parse_request(
         .map(str::to_owned)
         .collect();
     let list = SymbolList::try_from(names)
-        .map_err(|err| refusal(ErrorCode::InvalidMessage, format!("symbols: {err}")))?;
+        .map_err(|err| ErrorMessage::new(ErrorCode::InvalidMessage, format!("symbols: {err}")))?;
     let ids = app.universe.resolve(&list).map_err(|unknown| {
         let names: Vec<&str> = unknown.iter().map(Symbol::as_str).collect();
-        refusal(
+        ErrorMessage::new(
             ErrorCode::UnknownSymbol,
             format!("unknown symbol(s) {}", names.join(", ")),
         )
     })?;
     let max = app.limits.max_subscriptions as usize;
     if ids.len() > max {
-        return Err(refusal(
+        return Err(ErrorMessage::new(
             ErrorCode::TooManySubscriptions,
             format!(
                 "{} symbols requested; at most {max} per connection",
@@ -141,15 +141,8 @@ fn parse_request(
         .filter(|text| !text.is_empty())
         .map(ResumeCursor::parse)
         .transpose()
-        .map_err(|err| refusal(ErrorCode::InvalidMessage, err.to_string()))?;
+        .map_err(|err| ErrorMessage::new(ErrorCode::InvalidMessage, err.to_string()))?;
     Ok(StreamRequest { ids, cursor })
-}
-
-fn refusal(code: ErrorCode, message: impl Into<String>) -> ErrorMessage {
-    ErrorMessage {
-        code,
-        message: message.into(),
-    }
 }
 
 /// Why a stream ended.

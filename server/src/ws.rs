@@ -25,7 +25,7 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, dev, http::header, web};
 use actix_ws::{CloseCode, CloseReason, Session};
 use futures_util::{FutureExt, Stream, future::Either};
 use ticker_shared::{
-    ClientMessage, ErrorCode, ServerMessage, Symbol,
+    ClientMessage, ErrorCode, ErrorMessage, ServerMessage, Symbol,
     binary::{SUBPROTOCOL_BINARY, SUBPROTOCOL_JSON},
     close, decode_client,
 };
@@ -339,7 +339,8 @@ impl Connection {
                      dropped, and a client that keeps going is disconnected",
                     limits.max_message_rate, limits.message_burst
                 );
-                self.refuse(ErrorCode::RateLimited, message).await
+                self.refuse(ErrorMessage::new(ErrorCode::RateLimited, message))
+                    .await
             }
             Verdict::Close => {
                 Metrics::inc(&self.app.metrics.rate_limited_messages);
@@ -363,7 +364,8 @@ impl Connection {
                     "binary frames are not supported ({} bytes ignored); send JSON text frames",
                     bytes.len()
                 );
-                self.refuse(ErrorCode::UnsupportedBinary, message).await
+                self.refuse(ErrorMessage::new(ErrorCode::UnsupportedBinary, message))
+                    .await
             }
             Inbound::Ping(payload) => {
                 let shutdown = self.app.shutdown.clone();
@@ -384,26 +386,28 @@ impl Connection {
             Ok(message) => message,
             Err(err) => {
                 debug!(error = %err, "refused client message");
-                return self.refuse(err.code(), err.to_string()).await;
+                return self.refuse(err.to_error()).await;
             }
         };
         let universe = &self.app.universe;
+        let kind = message.kind();
         match message {
             ClientMessage::Subscribe { symbols } => match universe.resolve(&symbols) {
                 Ok(ids) => {
                     if let Err(message) = self.add_subscriptions(&ids) {
-                        return self.refuse(ErrorCode::TooManySubscriptions, message).await;
+                        let error = ErrorMessage::new(ErrorCode::TooManySubscriptions, message);
+                        return self.refuse(error.replying_to(kind)).await;
                     }
                     self.app.hub.subscribe(self.client, ids).await
                 }
-                Err(unknown) => return self.refuse_unknown(&unknown).await,
+                Err(unknown) => return self.refuse_unknown(kind, &unknown).await,
             },
             ClientMessage::Unsubscribe { symbols } => match universe.resolve(&symbols) {
                 Ok(ids) => {
                     self.remove_subscriptions(&ids);
                     self.app.hub.unsubscribe(self.client, ids).await
                 }
-                Err(unknown) => return self.refuse_unknown(&unknown).await,
+                Err(unknown) => return self.refuse_unknown(kind, &unknown).await,
             },
             ClientMessage::Resume {
                 instance_id,
@@ -411,7 +415,8 @@ impl Connection {
             } => match universe.resolve_each(last_seq.keys()) {
                 Ok(ids) => {
                     if let Err(message) = self.add_subscriptions(&ids) {
-                        return self.refuse(ErrorCode::TooManySubscriptions, message).await;
+                        let error = ErrorMessage::new(ErrorCode::TooManySubscriptions, message);
+                        return self.refuse(error.replying_to(kind)).await;
                     }
                     let same_instance = instance_id == self.app.instance.id;
                     let resume = ids.into_iter().zip(last_seq.into_values()).collect();
@@ -420,9 +425,16 @@ impl Connection {
                         .resume(self.client, same_instance, resume)
                         .await;
                 }
-                Err(unknown) => return self.refuse_unknown(&unknown).await,
+                Err(unknown) => return self.refuse_unknown(kind, &unknown).await,
             },
             ClientMessage::Ping { ts } => self.app.hub.pong(self.client, ts).await,
+            ClientMessage::History(request) => match universe.id(request.symbol.as_str()) {
+                Some(id) => self.app.hub.history(self.client, id, request).await,
+                None => return self.refuse_unknown(kind, &[request.symbol]).await,
+            },
+            ClientMessage::AddAlert(rule) => self.app.hub.add_alert(self.client, rule).await,
+            ClientMessage::RemoveAlert { id } => self.app.hub.remove_alert(self.client, id).await,
+            ClientMessage::Chat(post) => self.app.hub.chat(self.client, post).await,
         }
         Ok(())
     }
@@ -461,18 +473,20 @@ impl Connection {
         }
     }
 
-    async fn refuse_unknown(&mut self, unknown: &[Symbol]) -> Result<(), Stop> {
+    /// Refuses a `kind` message that named symbols the server does not offer.
+    async fn refuse_unknown(&mut self, kind: &str, unknown: &[Symbol]) -> Result<(), Stop> {
         let names: Vec<&str> = unknown.iter().map(Symbol::as_str).collect();
         let message = format!(
             "unknown symbol(s) {}; nothing was changed",
             names.join(", ")
         );
-        self.refuse(ErrorCode::UnknownSymbol, message).await
+        let error = ErrorMessage::new(ErrorCode::UnknownSymbol, message);
+        self.refuse(error.replying_to(kind)).await
     }
 
-    async fn refuse(&mut self, code: ErrorCode, message: String) -> Result<(), Stop> {
+    async fn refuse(&mut self, error: ErrorMessage) -> Result<(), Stop> {
         Metrics::inc(&self.app.metrics.client_errors);
-        self.send(&ServerMessage::error(code, message)).await
+        self.send(&error.into()).await
     }
 
     /// Writes everything the hub has queued for this client so far.

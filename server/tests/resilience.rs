@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Bystander, RawClient, TestServer, expect_error, test_config};
+use common::{Bystander, RawClient, TestServer, expect_error, expect_refusal, test_config};
 use futures_util::SinkExt;
 use ticker_shared::{ErrorCode, ServerMessage, close};
 use tokio_tungstenite::tungstenite::Message;
@@ -23,54 +23,77 @@ async fn bad_messages_get_an_error_and_the_connection_stays_open() {
         r#"{"a":"#.repeat(2_000),
         "}".repeat(2_000)
     );
-    let cases: &[(&str, ErrorCode)] = &[
-        (&deeply_nested, ErrorCode::MalformedJson),
-        (&deeply_nested_object, ErrorCode::MalformedJson),
-        (r#"{"type":"ping","ts":"now"}"#, ErrorCode::InvalidMessage),
-        (r#"{"type":"ping","ts":1e999}"#, ErrorCode::MalformedJson),
+    // Each case: the input, the error code, and the refused message type the error names.
+    let cases: &[(&str, ErrorCode, Option<&str>)] = &[
+        (&deeply_nested, ErrorCode::MalformedJson, None),
+        (&deeply_nested_object, ErrorCode::MalformedJson, None),
+        (
+            r#"{"type":"ping","ts":"now"}"#,
+            ErrorCode::InvalidMessage,
+            Some("ping"),
+        ),
+        (
+            r#"{"type":"ping","ts":1e999}"#,
+            ErrorCode::MalformedJson,
+            None,
+        ),
         (
             r#"{"type":"resume","instance_id":"x","last_seq":{"AAPL":18446744073709551616}}"#,
             ErrorCode::InvalidMessage,
+            Some("resume"),
         ),
         (
             r#"{"type":"resume","instance_id":"x","last_seq":{"AAPL":-1}}"#,
             ErrorCode::InvalidMessage,
+            Some("resume"),
         ),
         (
             r#"{"type":"subscribe","symbols":["<script>"]}"#,
             ErrorCode::InvalidMessage,
+            Some("subscribe"),
         ),
-        (r#"{"type":null}"#, ErrorCode::MissingType),
-        ("안녕하세요!", ErrorCode::MalformedJson),
-        ("{\"type\":\"subscribe\",", ErrorCode::MalformedJson),
-        ("", ErrorCode::MalformedJson),
-        ("[1,2,3]", ErrorCode::NotAnObject),
-        (r#"{"symbols":["AAPL"]}"#, ErrorCode::MissingType),
-        (r#"{"type":"order","side":"buy"}"#, ErrorCode::UnknownType),
+        (r#"{"type":null}"#, ErrorCode::MissingType, None),
+        ("안녕하세요!", ErrorCode::MalformedJson, None),
+        ("{\"type\":\"subscribe\",", ErrorCode::MalformedJson, None),
+        ("", ErrorCode::MalformedJson, None),
+        ("[1,2,3]", ErrorCode::NotAnObject, None),
+        (r#"{"symbols":["AAPL"]}"#, ErrorCode::MissingType, None),
+        (
+            r#"{"type":"order","side":"buy"}"#,
+            ErrorCode::UnknownType,
+            None,
+        ),
         (
             r#"{"type":"subscribe","symbols":["AAPL"],"extra":1}"#,
             ErrorCode::UnknownField,
+            Some("subscribe"),
         ),
         (
             r#"{"type":"subscribe","symbols":"AAPL"}"#,
             ErrorCode::InvalidMessage,
+            Some("subscribe"),
         ),
         (
             r#"{"type":"subscribe","symbols":["AAPL","FOO"]}"#,
             ErrorCode::UnknownSymbol,
+            Some("subscribe"),
         ),
         (
             r#"{"type":"unsubscribe","symbols":["FOO"]}"#,
             ErrorCode::UnknownSymbol,
+            Some("unsubscribe"),
         ),
         (
             r#"{"type":"resume","instance_id":"x","last_seq":{"FOO":1}}"#,
             ErrorCode::UnknownSymbol,
+            Some("resume"),
         ),
     ];
-    for (input, code) in cases {
+    for (input, code, in_reply_to) in cases {
         client.send_text(input).await;
-        expect_error(&mut client, *code).await;
+        let refusal = expect_refusal(&mut client, *code).await;
+        assert_eq!(refusal.in_reply_to.as_deref(), *in_reply_to, "{input}");
+        assert_eq!(refusal.alert_id, None);
     }
     client
         .ws

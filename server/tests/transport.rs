@@ -116,6 +116,10 @@ async fn wss_serves_the_protocol_to_a_client_that_trusts_the_certificate() {
         .expect("WebSocket handshake over TLS");
     assert_eq!(response.status().as_u16(), 101);
     assert!(matches!(next_frame(&mut ws).await, ServerMessage::Hello(_)));
+    assert!(matches!(
+        next_frame(&mut ws).await,
+        ServerMessage::ChatHistory { .. }
+    ));
     let subscribe = r#"{"type":"subscribe","symbols":["AAPL"]}"#;
     ws.send(Message::text(subscribe)).await.unwrap();
     let ServerMessage::Snapshot(snapshot) = next_frame(&mut ws).await else {
@@ -207,14 +211,19 @@ async fn consecutive(
     (last, last_id)
 }
 
-/// Opens `/sse?symbols=AAPL` with `headers`, reads hello and the snapshot that must follow;
-/// returns the stream, the snapshot and the seq the next tick continues from.
+/// Opens `/sse?symbols=AAPL` with `headers`, reads hello, the chat history and the snapshot
+/// that must follow; returns the stream, the snapshot and the seq the next tick continues from.
 async fn open_aapl(server: &TestServer, headers: &str) -> (SseClient, Snapshot, u64) {
     let mut stream = SseClient::connect(server.addr, "/sse?symbols=AAPL", headers).await;
     let (hello, _) = next_message(&mut stream).await;
     assert!(
         matches!(hello, ServerMessage::Hello(_)),
         "hello first, got {hello:?}"
+    );
+    let (history, _) = next_message(&mut stream).await;
+    assert!(
+        matches!(history, ServerMessage::ChatHistory { .. }),
+        "the chat history after hello, got {history:?}"
     );
     let (first, _) = next_message(&mut stream).await;
     let ServerMessage::Snapshot(snapshot) = first else {
@@ -303,8 +312,9 @@ async fn sse_bad_requests_get_a_400_with_a_machine_readable_error() {
             panic!("{path} was accepted")
         };
         assert_eq!(status, 400, "{path}: {body}");
-        let ServerMessage::Error(ErrorMessage { code: got, message }) =
-            decode_server(&body).unwrap()
+        let ServerMessage::Error(ErrorMessage {
+            code: got, message, ..
+        }) = decode_server(&body).unwrap()
         else {
             panic!("{path}: not an error message: {body}")
         };

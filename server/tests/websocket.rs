@@ -7,7 +7,9 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::{RawClient, TestServer, test_config, ticks_of};
-use ticker_shared::{ClientMessage, PROTOCOL_VERSION, ServerMessage, Symbol, SymbolList, Tick};
+use ticker_shared::{
+    ClientMessage, Interval, PROTOCOL_VERSION, ServerMessage, Symbol, SymbolList, Tick,
+};
 
 fn symbol(text: &str) -> Symbol {
     Symbol::new(text).unwrap()
@@ -84,6 +86,8 @@ async fn hello_comes_first_and_describes_the_server() {
     assert_eq!(hello.protocol_version, PROTOCOL_VERSION);
     assert_eq!(hello.instance_id.len(), 16);
     assert_eq!(hello.heartbeat_interval_ms, 5_000);
+    assert_eq!(hello.intervals, Interval::ALL);
+    assert_eq!(hello.intervals.last(), Some(&Interval::M5));
     let symbols: Vec<&str> = hello.symbols.iter().map(|s| s.symbol.as_str()).collect();
     assert_eq!(symbols, ["AAPL", "MSFT", "NVDA"]);
     assert!(
@@ -106,6 +110,10 @@ async fn subscribe_sends_a_snapshot_then_ticks_with_consecutive_sequence_numbers
             panic!("expected snapshots first")
         };
         assert!(!snapshot.reset);
+        assert!(
+            snapshot.candles.keys().copied().eq(Interval::ALL),
+            "a snapshot carries every interval, 5m included"
+        );
         after.insert(
             snapshot.symbol.to_string(),
             snapshot.quote.map_or(0, |q| q.seq),
@@ -387,6 +395,7 @@ async fn a_client_offering_the_binary_subprotocol_gets_live_ticks_in_binary_fram
                 ServerMessage::Snapshot(snapshot) => {
                     last = Some(snapshot.quote.map_or(0, |q| q.seq));
                 }
+                ServerMessage::ChatHistory { .. } => {}
                 other => panic!("live ticks come in binary frames, got {other:?}"),
             },
             Message::Binary(bytes) => {

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::{
-    CandleUpdate, ClientMessage, MAX_CLIENT_MESSAGE_BYTES, MAX_SYMBOLS_PER_REQUEST, ServerMessage,
-    Tick, message::client_fields,
+    AlertId, CandleUpdate, ClientMessage, ErrorMessage, MAX_CLIENT_MESSAGE_BYTES,
+    MAX_HISTORY_CANDLES, MAX_SYMBOLS_PER_REQUEST, ServerMessage, Tick, message::client_fields,
 };
 
 /// Stable, machine-readable error codes of the `error` message.
@@ -40,6 +40,15 @@ pub enum ErrorCode {
     /// The request would take the connection past the server's subscription limit; nothing
     /// was changed.
     TooManySubscriptions,
+    /// An alert rule's price is not positive or absurdly high; the rule was not set.
+    InvalidAlert,
+    /// The connection holds [`crate::alert::MAX_ALERTS_PER_CONNECTION`] rules already; the
+    /// rule was not set.
+    TooManyAlerts,
+    /// A chat message's name or text is empty or holds a control character; it was not posted.
+    InvalidChat,
+    /// A chat message's name or text is over its length limit; it was not posted.
+    ChatTooLong,
 }
 
 /// Why client text is not a valid [`ClientMessage`].
@@ -61,7 +70,10 @@ pub enum DecodeError {
     #[error("a message must have a string \"type\" field")]
     MissingType,
     /// The `type` is unknown.
-    #[error("unknown message type {0:?}; expected subscribe, unsubscribe, resume or ping")]
+    #[error(
+        "unknown message type {0:?}; expected subscribe, unsubscribe, resume, ping, history, \
+         add_alert, remove_alert or chat"
+    )]
     UnknownType(String),
     /// The object has a field its type does not define.
     #[error("unknown field {field:?} in a {kind:?} message")]
@@ -70,6 +82,8 @@ pub enum DecodeError {
         kind: String,
         /// The unexpected field.
         field: String,
+        /// The alert id an `add_alert` or `remove_alert` named, if it had a valid one.
+        alert_id: Option<AlertId>,
     },
     /// A field is missing, of the wrong type, or has an invalid value.
     #[error("invalid {kind:?} message: {reason}")]
@@ -78,6 +92,8 @@ pub enum DecodeError {
         kind: String,
         /// What is wrong, from the field's validation.
         reason: String,
+        /// The alert id an `add_alert` or `remove_alert` named, if it had a valid one.
+        alert_id: Option<AlertId>,
     },
 }
 
@@ -95,9 +111,26 @@ impl DecodeError {
         }
     }
 
-    /// The `error` message telling the client what went wrong.
+    /// What the `error` message telling the client what went wrong says, naming the refused
+    /// message's type when it is a known one.
+    pub fn to_error(&self) -> ErrorMessage {
+        let error = ErrorMessage::new(self.code(), self.to_string());
+        match self {
+            DecodeError::UnknownField { kind, alert_id, .. }
+            | DecodeError::Invalid { kind, alert_id, .. } => {
+                let error = error.replying_to(kind);
+                match alert_id {
+                    Some(id) => error.for_alert(*id),
+                    None => error,
+                }
+            }
+            _ => error,
+        }
+    }
+
+    /// The `error` message telling the client what went wrong (see [`DecodeError::to_error`]).
     pub fn to_message(&self) -> ServerMessage {
-        ServerMessage::error(self.code(), self.to_string())
+        self.to_error().into()
     }
 }
 
@@ -127,6 +160,7 @@ pub fn decode_client(text: &str) -> Result<ClientMessage, DecodeError> {
     let Some(fields) = client_fields(&kind) else {
         return Err(DecodeError::UnknownType(quote(&kind)));
     };
+    let alert_id = alert_id_of(&kind, &object);
     if let Some(field) = object
         .keys()
         .find(|key| *key != "type" && !fields.contains(&key.as_str()))
@@ -134,23 +168,54 @@ pub fn decode_client(text: &str) -> Result<ClientMessage, DecodeError> {
         return Err(DecodeError::UnknownField {
             kind,
             field: quote(field),
+            alert_id,
         });
     }
     let message: ClientMessage =
         serde_json::from_value(Value::Object(object)).map_err(|err| DecodeError::Invalid {
             kind: kind.clone(),
             reason: shorten(&err.to_string(), MAX_REASON_BYTES),
+            alert_id,
         })?;
-    if let ClientMessage::Resume { last_seq, .. } = &message
-        && last_seq.len() > MAX_SYMBOLS_PER_REQUEST
-    {
-        let reason = format!(
-            "at most {MAX_SYMBOLS_PER_REQUEST} symbols per request, got {}",
-            last_seq.len()
-        );
-        return Err(DecodeError::Invalid { kind, reason });
+    if let Some(reason) = out_of_range(&message) {
+        return Err(DecodeError::Invalid {
+            kind,
+            reason,
+            alert_id,
+        });
     }
     Ok(message)
+}
+
+/// The alert id an alert message names, when it is a valid one: an error about the rest of the
+/// message can then say which rule it refuses.
+fn alert_id_of(kind: &str, object: &serde_json::Map<String, Value>) -> Option<AlertId> {
+    if !matches!(kind, "add_alert" | "remove_alert") {
+        return None;
+    }
+    object
+        .get("id")
+        .and_then(Value::as_u64)
+        .and_then(|id| AlertId::try_from(id).ok())
+}
+
+/// What is wrong with a value that has the right type but is out of the message's range.
+fn out_of_range(message: &ClientMessage) -> Option<String> {
+    match message {
+        ClientMessage::Resume { last_seq, .. } if last_seq.len() > MAX_SYMBOLS_PER_REQUEST => {
+            Some(format!(
+                "at most {MAX_SYMBOLS_PER_REQUEST} symbols per request, got {}",
+                last_seq.len()
+            ))
+        }
+        ClientMessage::History(request) if !(1..=MAX_HISTORY_CANDLES).contains(&request.limit) => {
+            Some(format!(
+                "limit must be 1 to {MAX_HISTORY_CANDLES} candles, got {}",
+                request.limit
+            ))
+        }
+        _ => None,
+    }
 }
 
 /// Shortens client-supplied text before it is echoed in an error message, which shows it

@@ -5,6 +5,9 @@
 //! - [`price`]: [`Price`], exact prices as integer cents (no floating point on the wire).
 //! - [`symbol`]: [`Symbol`] and [`SymbolList`], validated instrument names.
 //! - [`market`]: market data: [`Tick`], [`Candle`], [`Interval`], [`CandleSeries`], [`SymbolInfo`].
+//! - [`alert`]: server-side price alerts: [`AlertRule`], [`AlertFired`] and the validation both
+//!   ends apply.
+//! - [`chat`]: the desk chat: [`ChatPost`], [`ChatMessage`], its limits and validation.
 //! - [`message`]: [`ClientMessage`] and [`ServerMessage`], the `type`-tagged JSON messages.
 //! - [`codec`]: total decoding of client input ([`decode_client`]) and encoding helpers,
 //!   including the batched `ticks` frame built from pre-serialized ticks.
@@ -19,8 +22,10 @@
 //! The crate does no I/O. `docs/PROTOCOL.md` describes every message with an example and the
 //! fixtures under `tests/fixtures/` pin the exact wire format.
 
+pub mod alert;
 pub mod backoff;
 pub mod binary;
+pub mod chat;
 pub mod close;
 pub mod codec;
 pub mod market;
@@ -29,10 +34,13 @@ pub mod price;
 pub mod sse;
 pub mod symbol;
 
+pub use alert::{AlertCondition, AlertError, AlertFired, AlertId, AlertRule};
+pub use chat::{ChatError, ChatMessage, ChatPost};
 pub use codec::{DecodeError, ErrorCode, decode_client, decode_server};
 pub use market::{Candle, CandleSeries, Interval, SymbolInfo, Tick};
 pub use message::{
-    CandleUpdate, ClientMessage, ErrorMessage, Hello, Pong, ServerMessage, Snapshot,
+    CandleUpdate, ClientMessage, ErrorMessage, Hello, HistoryPage, HistoryRequest, Pong,
+    ServerMessage, Snapshot,
 };
 pub use price::Price;
 pub use sse::{CursorError, ResumeCursor};
@@ -50,3 +58,7 @@ pub const MAX_CLIENT_MESSAGE_BYTES: usize = 16 * 1024;
 
 /// Most symbols one `subscribe`, `unsubscribe` or `resume` may name.
 pub const MAX_SYMBOLS_PER_REQUEST: usize = 256;
+
+/// Most candles one `history` request may ask for: a few screens of chart, and a reply of at
+/// most about 40 KB.
+pub const MAX_HISTORY_CANDLES: u32 = 500;

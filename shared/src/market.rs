@@ -63,11 +63,15 @@ pub enum Interval {
     /// One minute.
     #[serde(rename = "1m")]
     M1,
+    /// Five minutes.
+    #[serde(rename = "5m")]
+    M5,
 }
 
 impl Interval {
-    /// Every interval, shortest first.
-    pub const ALL: [Interval; 3] = [Interval::S1, Interval::S5, Interval::M1];
+    /// Every interval, shortest first. New intervals are appended: the binary encoding names an
+    /// interval by its index here.
+    pub const ALL: [Interval; 4] = [Interval::S1, Interval::S5, Interval::M1, Interval::M5];
 
     /// Length of the interval in milliseconds.
     pub const fn millis(self) -> i64 {
@@ -75,6 +79,7 @@ impl Interval {
             Interval::S1 => 1_000,
             Interval::S5 => 5_000,
             Interval::M1 => 60_000,
+            Interval::M5 => 300_000,
         }
     }
 
@@ -89,6 +94,7 @@ impl Interval {
             Interval::S1 => "1s",
             Interval::S5 => "5s",
             Interval::M1 => "1m",
+            Interval::M5 => "5m",
         }
     }
 }
@@ -215,6 +221,17 @@ impl CandleSeries {
         self.candles.iter()
     }
 
+    /// A page of older candles: the newest `limit` that start before `before`, oldest first,
+    /// and whether they reach the oldest candle held (nothing older is left to ask for).
+    pub fn page_before(&self, before: i64, limit: usize) -> (Vec<Candle>, bool) {
+        let end = self.candles.partition_point(|c| c.start < before);
+        let start = end.saturating_sub(limit);
+        (
+            self.candles.range(start..end).copied().collect(),
+            start == 0,
+        )
+    }
+
     /// The newest candle, usually still open.
     pub fn last(&self) -> Option<&Candle> {
         self.candles.back()
@@ -268,6 +285,8 @@ mod tests {
         assert_eq!(Interval::S1.bucket_start(1_234_567), 1_234_000);
         assert_eq!(Interval::S5.bucket_start(1_234_567), 1_230_000);
         assert_eq!(Interval::M1.bucket_start(1_234_567), 1_200_000);
+        assert_eq!(Interval::M5.bucket_start(1_234_567), 1_200_000);
+        assert_eq!(Interval::M5.bucket_start(1_499_999), 1_200_000);
         assert_eq!(Interval::S5.bucket_start(-1), -5_000);
     }
 
@@ -314,6 +333,35 @@ mod tests {
         assert_eq!(starts, vec![7_000, 8_000, 9_000]);
         let latest: Vec<i64> = series.latest(2).map(|c| c.start).collect();
         assert_eq!(latest, vec![8_000, 9_000]);
+    }
+
+    #[test]
+    fn pages_before_a_time_walk_back_to_the_oldest_candle() {
+        let mut series = CandleSeries::new(Interval::S1, 100);
+        for second in 10..20 {
+            series.apply_tick(&tick(second * 1_000, 100, 1));
+        }
+        let starts = |page: &[Candle]| page.iter().map(|c| c.start / 1_000).collect::<Vec<_>>();
+        let (page, complete) = series.page_before(i64::MAX, 4);
+        assert_eq!((starts(&page), complete), (vec![16, 17, 18, 19], false));
+        let (page, complete) = series.page_before(16_000, 4);
+        assert_eq!((starts(&page), complete), (vec![12, 13, 14, 15], false));
+        let (page, complete) = series.page_before(12_000, 4);
+        assert_eq!((starts(&page), complete), (vec![10, 11], true));
+        let (page, complete) = series.page_before(10_000, 4);
+        assert_eq!((page, complete), (vec![], true), "nothing older");
+        let (page, complete) = series.page_before(12_500, 2);
+        assert_eq!(
+            (starts(&page), complete),
+            (vec![11, 12], false),
+            "a time inside a candle includes that candle"
+        );
+        let (page, complete) = series.page_before(14_000, 4);
+        assert_eq!((starts(&page), complete), (vec![10, 11, 12, 13], true));
+        assert_eq!(
+            CandleSeries::new(Interval::S1, 4).page_before(0, 4),
+            (vec![], true)
+        );
     }
 
     #[test]

@@ -4,7 +4,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Candle, ErrorCode, Interval, Symbol, SymbolInfo, SymbolList, Tick};
+use crate::{
+    AlertFired, AlertId, AlertRule, Candle, ChatMessage, ChatPost, ErrorCode, Interval, Symbol,
+    SymbolInfo, SymbolList, Tick,
+};
 
 /// A message from the browser (or any client) to the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,6 +39,21 @@ pub enum ClientMessage {
         /// The client's clock when sending, in any unit the client likes (usually ms).
         ts: f64,
     },
+    /// Older candles of one symbol at one interval, for a chart scrolled back past what the
+    /// snapshot gave; answered by `history`. The symbol need not be subscribed.
+    History(HistoryRequest),
+    /// Sets a price alert, evaluated by the server on every later tick of the symbol; answered
+    /// by `alert_added` (or an `error` naming the rule). A rule with the id of one held
+    /// replaces it, so re-sending every rule after a reconnect is harmless.
+    AddAlert(AlertRule),
+    /// Drops the alert with this id; answered by `alert_removed`, also when no rule had it.
+    RemoveAlert {
+        /// The rule's id.
+        id: AlertId,
+    },
+    /// Posts a message to the desk chat: broadcast as `chat` to every connection, the sender's
+    /// included, or refused with an `error`.
+    Chat(ChatPost),
 }
 
 /// The field names each client message type may carry, `type` excluded. Decoding rejects any
@@ -45,6 +63,10 @@ pub(crate) fn client_fields(kind: &str) -> Option<&'static [&'static str]> {
         "subscribe" | "unsubscribe" => Some(&["symbols"]),
         "resume" => Some(&["instance_id", "last_seq"]),
         "ping" => Some(&["ts"]),
+        "history" => Some(&["symbol", "interval", "before", "limit"]),
+        "add_alert" => Some(&["id", "symbol", "condition", "price"]),
+        "remove_alert" => Some(&["id"]),
+        "chat" => Some(&["name", "text"]),
         _ => None,
     }
 }
@@ -79,6 +101,26 @@ pub enum ServerMessage {
     Pong(Pong),
     /// Something the client sent was refused; the connection stays open.
     Error(ErrorMessage),
+    /// Answer to a client `history` request: a page of older candles.
+    History(HistoryPage),
+    /// Confirms an `add_alert`: the rule is set, as given.
+    AlertAdded(AlertRule),
+    /// Confirms a `remove_alert`: no rule has this id any more.
+    AlertRemoved {
+        /// The id of the removed rule.
+        id: AlertId,
+    },
+    /// A rule fired on a trade and is gone (alerts are one-shot). It follows the message that
+    /// carried that trade.
+    Alert(AlertFired),
+    /// A desk chat message, sent to every connection (the sender's too).
+    Chat(ChatMessage),
+    /// The desk chat's recent messages, oldest first: the second message on every connection,
+    /// right after `hello`.
+    ChatHistory {
+        /// At most [`crate::chat::CHAT_HISTORY_LEN`] messages, possibly none.
+        messages: Vec<ChatMessage>,
+    },
 }
 
 /// Contents of the `hello` message.
@@ -116,6 +158,34 @@ pub struct Snapshot {
     pub candles: BTreeMap<Interval, Vec<Candle>>,
 }
 
+/// Contents of the client's `history` request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryRequest {
+    /// The symbol whose candles are wanted.
+    pub symbol: Symbol,
+    /// Their interval.
+    pub interval: Interval,
+    /// Only candles that start before this time (Unix milliseconds) are wanted: usually the
+    /// start of the oldest candle the client holds.
+    pub before: i64,
+    /// How many candles at most, 1 to [`crate::MAX_HISTORY_CANDLES`].
+    pub limit: u32,
+}
+
+/// Contents of the server's `history` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryPage {
+    /// The symbol, as requested.
+    pub symbol: Symbol,
+    /// The interval, as requested.
+    pub interval: Interval,
+    /// The newest `limit` candles that start before `before`, oldest first (possibly none).
+    pub candles: Vec<Candle>,
+    /// True when the server holds no candle older than the first one here (or none at all):
+    /// asking further back gives nothing, so the client should stop.
+    pub complete: bool,
+}
+
 /// Contents of the `candle` message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CandleUpdate {
@@ -143,9 +213,62 @@ pub struct ErrorMessage {
     pub code: ErrorCode,
     /// Human-readable explanation; its wording may change.
     pub message: String,
+    /// The `type` of the client message refused (`"subscribe"`, `"add_alert"`, …), when the
+    /// server could tell it; absent for input with no known type and for refusals that are not
+    /// about one message (a rate limit on every frame, a binary frame).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_reply_to: Option<String>,
+    /// The `id` of the alert a refused `add_alert` or `remove_alert` named, so a client can tell
+    /// which of its rules was refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_id: Option<AlertId>,
+}
+
+impl ErrorMessage {
+    /// An error about no message in particular.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ErrorMessage {
+            code,
+            message: message.into(),
+            in_reply_to: None,
+            alert_id: None,
+        }
+    }
+
+    /// The same error, naming the `type` of the client message it refuses.
+    pub fn replying_to(mut self, kind: &str) -> Self {
+        self.in_reply_to = Some(kind.to_owned());
+        self
+    }
+
+    /// The same error, naming the alert the refused message was about.
+    pub fn for_alert(mut self, id: AlertId) -> Self {
+        self.alert_id = Some(id);
+        self
+    }
+}
+
+impl From<ErrorMessage> for ServerMessage {
+    fn from(error: ErrorMessage) -> Self {
+        ServerMessage::Error(error)
+    }
 }
 
 impl ClientMessage {
+    /// The message's `type` on the wire, e.g. `"subscribe"`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ClientMessage::Subscribe { .. } => "subscribe",
+            ClientMessage::Unsubscribe { .. } => "unsubscribe",
+            ClientMessage::Resume { .. } => "resume",
+            ClientMessage::Ping { .. } => "ping",
+            ClientMessage::History(_) => "history",
+            ClientMessage::AddAlert(_) => "add_alert",
+            ClientMessage::RemoveAlert { .. } => "remove_alert",
+            ClientMessage::Chat(_) => "chat",
+        }
+    }
+
     /// The message as a JSON text frame.
     pub fn to_json(&self) -> String {
         // unwrap: every field serializes infallibly (strings, numbers, string-keyed maps).
@@ -160,11 +283,9 @@ impl ServerMessage {
         serde_json::to_string(self).expect("server messages always serialize")
     }
 
-    /// An `error` message.
+    /// An `error` message about no client message in particular (see [`ErrorMessage`] for
+    /// one that names what it refuses).
     pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
-        ServerMessage::Error(ErrorMessage {
-            code,
-            message: message.into(),
-        })
+        ServerMessage::Error(ErrorMessage::new(code, message))
     }
 }

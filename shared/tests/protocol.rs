@@ -9,8 +9,12 @@ use std::{collections::BTreeMap, path::PathBuf};
 
 use proptest::prelude::*;
 use ticker_shared::{
-    Candle, CandleUpdate, ClientMessage, DecodeError, ErrorCode, Hello, Interval, PROTOCOL_VERSION,
-    Pong, Price, ServerMessage, Snapshot, Symbol, SymbolInfo, SymbolList, Tick,
+    AlertCondition, AlertError, AlertId, AlertRule, Candle, CandleUpdate, ChatError, ChatMessage,
+    ChatPost, ClientMessage, DecodeError, ErrorCode, ErrorMessage, Hello, HistoryPage,
+    HistoryRequest, Interval, MAX_HISTORY_CANDLES, PROTOCOL_VERSION, Pong, Price, ServerMessage,
+    Snapshot, Symbol, SymbolInfo, SymbolList, Tick,
+    alert::{MAX_ALERT_PRICE, MAX_ALERTS_PER_CONNECTION},
+    chat::{MAX_CHAT_NAME_CHARS, MAX_CHAT_TEXT_CHARS},
     codec::{TickFrame, encode_candle, encode_tick},
     decode_client, decode_server,
 };
@@ -79,7 +83,43 @@ fn client_samples() -> Vec<(&'static str, ClientMessage)> {
                 ts: 1_764_000_000_456.5,
             },
         ),
+        (
+            "client_history",
+            ClientMessage::History(HistoryRequest {
+                symbol: sym("AAPL"),
+                interval: Interval::S1,
+                before: 1_764_000_000_000,
+                limit: 300,
+            }),
+        ),
+        ("client_add_alert", ClientMessage::AddAlert(alert_rule())),
+        ("client_remove_alert", ClientMessage::RemoveAlert { id: 7 }),
+        (
+            "client_chat",
+            ClientMessage::Chat(ChatPost {
+                name: "Ada".into(),
+                text: "hello desk".into(),
+            }),
+        ),
     ]
+}
+
+fn chat_message(id: u64, text: &str) -> ChatMessage {
+    ChatMessage {
+        id,
+        name: "Ada".into(),
+        text: text.into(),
+        ts: 1_764_000_000_123,
+    }
+}
+
+fn alert_rule() -> AlertRule {
+    AlertRule {
+        id: 7,
+        symbol: sym("AAPL"),
+        condition: AlertCondition::Above,
+        price: Price(18_800),
+    }
 }
 
 fn server_samples() -> Vec<(&'static str, ServerMessage)> {
@@ -111,6 +151,7 @@ fn server_samples() -> Vec<(&'static str, ServerMessage)> {
                     (Interval::S1, vec![candle(1_764_000_000_000)]),
                     (Interval::S5, vec![candle(1_764_000_000_000)]),
                     (Interval::M1, vec![candle(1_763_999_940_000)]),
+                    (Interval::M5, vec![candle(1_763_999_700_000)]),
                 ]),
             }),
         ),
@@ -154,8 +195,59 @@ fn server_samples() -> Vec<(&'static str, ServerMessage)> {
             }),
         ),
         (
+            "server_history",
+            ServerMessage::History(HistoryPage {
+                symbol: sym("AAPL"),
+                interval: Interval::S1,
+                candles: vec![candle(1_763_999_998_000), candle(1_763_999_999_000)],
+                complete: false,
+            }),
+        ),
+        (
+            "server_alert_added",
+            ServerMessage::AlertAdded(alert_rule()),
+        ),
+        (
+            "server_alert_removed",
+            ServerMessage::AlertRemoved { id: 7 },
+        ),
+        (
+            "server_alert",
+            ServerMessage::Alert(alert_rule().fired_by(&tick("AAPL", 1_234, 18_801))),
+        ),
+        (
+            "server_chat",
+            ServerMessage::Chat(chat_message(42, "hello desk")),
+        ),
+        (
+            "server_chat_history",
+            ServerMessage::ChatHistory {
+                messages: vec![
+                    chat_message(41, "<b>not bold</b> & verbatim"),
+                    chat_message(42, "hello desk"),
+                ],
+            },
+        ),
+        (
             "server_error",
             ServerMessage::error(ErrorCode::UnknownSymbol, "unknown symbol \"FOO\""),
+        ),
+        (
+            "server_error_in_reply_to",
+            ErrorMessage::new(
+                ErrorCode::UnknownSymbol,
+                "unknown symbol(s) FOO; nothing was changed",
+            )
+            .replying_to("subscribe")
+            .into(),
+        ),
+        (
+            "server_error_chat",
+            ChatError::TextTooLong(281).to_error().into(),
+        ),
+        (
+            "server_error_alert",
+            AlertError::PriceNotPositive(Price(0)).to_error(7).into(),
         ),
     ]
 }
@@ -373,6 +465,96 @@ fn bad_client_input_gets_the_documented_error_code() {
             r#"{"type":"ping","ts":"now"}"#,
             ErrorCode::InvalidMessage,
         ),
+        (
+            "history of no candles",
+            r#"{"type":"history","symbol":"AAPL","interval":"1s","before":0,"limit":0}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "history of too many candles",
+            r#"{"type":"history","symbol":"AAPL","interval":"1s","before":0,"limit":501}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "history with a negative limit",
+            r#"{"type":"history","symbol":"AAPL","interval":"1s","before":0,"limit":-1}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "history at an unknown interval",
+            r#"{"type":"history","symbol":"AAPL","interval":"2m","before":0,"limit":10}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "history without before",
+            r#"{"type":"history","symbol":"AAPL","interval":"1s","limit":10}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "history with a fractional time",
+            r#"{"type":"history","symbol":"AAPL","interval":"1s","before":1.5,"limit":10}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "alert on a condition that is neither above nor below",
+            r#"{"type":"add_alert","id":7,"symbol":"AAPL","condition":"crosses","price":100}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "alert at a fractional price",
+            r#"{"type":"add_alert","id":7,"symbol":"AAPL","condition":"above","price":100.5}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "alert price as text",
+            r#"{"type":"add_alert","id":7,"symbol":"AAPL","condition":"above","price":"100"}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "alert without a price",
+            r#"{"type":"add_alert","id":7,"symbol":"AAPL","condition":"above"}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "alert id beyond u32",
+            r#"{"type":"add_alert","id":4294967296,"symbol":"AAPL","condition":"above","price":1}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "negative alert id",
+            r#"{"type":"remove_alert","id":-1}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "alert with a malformed symbol",
+            r#"{"type":"add_alert","id":7,"symbol":"<b>","condition":"above","price":1}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "alert with an unknown field",
+            r#"{"type":"add_alert","id":7,"symbol":"AAPL","condition":"above","price":1,"repeat":true}"#,
+            ErrorCode::UnknownField,
+        ),
+        (
+            "chat without a name",
+            r#"{"type":"chat","text":"hello"}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "chat text that is not a string",
+            r#"{"type":"chat","name":"Ada","text":["hello"]}"#,
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            "chat with an unknown field",
+            r#"{"type":"chat","name":"Ada","text":"hi","html":true}"#,
+            ErrorCode::UnknownField,
+        ),
+        (
+            "history with an unknown field",
+            r#"{"type":"history","symbol":"AAPL","interval":"1s","before":0,"limit":10,"after":0}"#,
+            ErrorCode::UnknownField,
+        ),
     ];
     for (what, input, code) in cases {
         let err = decode_client(input).expect_err(what);
@@ -395,11 +577,77 @@ fn errors_name_the_offending_part() {
         unknown_field,
         Err(DecodeError::UnknownField {
             kind: "subscribe".into(),
-            field: "depth".into()
+            field: "depth".into(),
+            alert_id: None,
         })
     );
     let unknown_type = decode_client(r#"{"type":"buy"}"#);
     assert_eq!(unknown_type, Err(DecodeError::UnknownType("buy".into())));
+}
+
+#[test]
+fn decode_errors_name_the_refused_type_only_when_it_is_a_known_one() {
+    let cases = [
+        (
+            r#"{"type":"subscribe","symbols":["AAPL"],"depth":10}"#,
+            Some("subscribe"),
+        ),
+        (r#"{"type":"ping","ts":"now"}"#, Some("ping")),
+        (r#"{"type":"buy"}"#, None),
+        (r#"{"symbols":["AAPL"]}"#, None),
+        ("not json", None),
+    ];
+    for (input, in_reply_to) in cases {
+        let error = decode_client(input).unwrap_err().to_error();
+        assert_eq!(error.in_reply_to.as_deref(), in_reply_to, "{input}");
+        assert_eq!(error.alert_id, None, "{input}");
+    }
+}
+
+#[test]
+fn a_refused_alert_message_names_its_id_when_it_has_a_valid_one() {
+    let cases = [
+        (
+            r#"{"type":"add_alert","id":7,"symbol":"AAPL","condition":"crosses","price":1}"#,
+            "add_alert",
+            Some(7),
+        ),
+        (
+            r#"{"type":"add_alert","id":9,"symbol":"AAPL","condition":"above","price":1,"x":0}"#,
+            "add_alert",
+            Some(9),
+        ),
+        (r#"{"type":"remove_alert","id":"7"}"#, "remove_alert", None),
+        (
+            r#"{"type":"remove_alert","id":3,"all":true}"#,
+            "remove_alert",
+            Some(3),
+        ),
+        (
+            r#"{"type":"add_alert","id":-7,"symbol":"AAPL","condition":"above","price":1}"#,
+            "add_alert",
+            None,
+        ),
+    ];
+    for (input, kind, alert_id) in cases {
+        let error = decode_client(input).unwrap_err().to_error();
+        assert_eq!(error.in_reply_to.as_deref(), Some(kind), "{input}");
+        assert_eq!(error.alert_id, alert_id, "{input}");
+    }
+}
+
+#[test]
+fn an_error_without_the_optional_fields_keeps_its_old_bytes() {
+    let plain = ServerMessage::error(ErrorCode::UnknownSymbol, "x").to_json();
+    assert_eq!(
+        plain,
+        r#"{"type":"error","code":"unknown_symbol","message":"x"}"#
+    );
+    let older_server = r#"{"type":"error","code":"unknown_symbol","message":"x"}"#;
+    let Ok(ServerMessage::Error(error)) = decode_server(older_server) else {
+        panic!("decodes")
+    };
+    assert_eq!((error.in_reply_to, error.alert_id), (None, None));
 }
 
 fn symbol_strategy() -> impl Strategy<Value = Symbol> {
@@ -425,6 +673,37 @@ fn client_message_strategy() -> impl Strategy<Value = ClientMessage> {
                 last_seq
             }),
         (-1e15f64..1e15).prop_map(|ts| ClientMessage::Ping { ts }),
+        (
+            symbol_strategy(),
+            prop::sample::select(Interval::ALL.to_vec()),
+            any::<i64>(),
+            1..=MAX_HISTORY_CANDLES,
+        )
+            .prop_map(|(symbol, interval, before, limit)| {
+                ClientMessage::History(HistoryRequest {
+                    symbol,
+                    interval,
+                    before,
+                    limit,
+                })
+            }),
+        (
+            any::<AlertId>(),
+            symbol_strategy(),
+            prop::sample::select(vec![AlertCondition::Above, AlertCondition::Below]),
+            any::<i64>(),
+        )
+            .prop_map(|(id, symbol, condition, price)| {
+                ClientMessage::AddAlert(AlertRule {
+                    id,
+                    symbol,
+                    condition,
+                    price: Price(price),
+                })
+            }),
+        any::<AlertId>().prop_map(|id| ClientMessage::RemoveAlert { id }),
+        (any::<String>(), any::<String>())
+            .prop_map(|(name, text)| ClientMessage::Chat(ChatPost { name, text })),
     ]
 }
 
@@ -435,12 +714,51 @@ proptest! {
     }
 
     #[test]
-    fn decoding_json_shaped_text_never_panics(text in r#"\{"type":"(subscribe|resume|ping)"[,:\[\]{}"A-Z0-9*. -]{0,60}\}?"#) {
+    fn decoding_json_shaped_text_never_panics(text in r#"\{"type":"(subscribe|resume|ping|history|add_alert|remove_alert|chat)"[,:\[\]{}"a-zA-Z0-9*. -]{0,60}\}?"#) {
         let _ = decode_client(&text);
     }
 
     #[test]
     fn every_client_message_round_trips(message in client_message_strategy()) {
         prop_assert_eq!(decode_client(&message.to_json()), Ok(message));
+    }
+
+    #[test]
+    fn chat_posts_pass_exactly_when_trimmed_fields_fit_and_hold_no_control_character(
+        name in prop_oneof![any::<String>(), "[ a-zA-Z\t]{0,30}"],
+        text in prop_oneof![any::<String>(), "[ -~\n]{0,300}", "[é😀 ]{270,290}"],
+    ) {
+        let post = ChatPost { name: name.clone(), text: text.clone() };
+        let fits = |value: &str, max: usize| {
+            let trimmed = value.trim();
+            !trimmed.is_empty()
+                && trimmed.chars().count() <= max
+                && !trimmed.chars().any(char::is_control)
+        };
+        let expected = fits(&name, MAX_CHAT_NAME_CHARS) && fits(&text, MAX_CHAT_TEXT_CHARS);
+        let checked = post.check();
+        prop_assert_eq!(checked.is_ok(), expected, "{:?}", checked);
+        if let Ok((checked_name, checked_text)) = checked {
+            prop_assert_eq!(checked_name, name.trim());
+            prop_assert_eq!(checked_text, text.trim(), "verbatim but for the trimming");
+        }
+    }
+
+    #[test]
+    fn alert_rules_pass_exactly_when_price_and_room_allow(
+        price in prop_oneof![any::<i64>(), -10i64..10, MAX_ALERT_PRICE.0 - 5..MAX_ALERT_PRICE.0 + 5],
+        others in 0..MAX_ALERTS_PER_CONNECTION * 2,
+        condition in prop::sample::select(vec![AlertCondition::Above, AlertCondition::Below]),
+    ) {
+        let rule = AlertRule { price: Price(price), condition, ..alert_rule() };
+        let verdict = rule.check(|s| s.as_str() == "AAPL", others);
+        let expected = if price <= 0 || price > MAX_ALERT_PRICE.0 {
+            Some(ErrorCode::InvalidAlert)
+        } else if others >= MAX_ALERTS_PER_CONNECTION {
+            Some(ErrorCode::TooManyAlerts)
+        } else {
+            None
+        };
+        prop_assert_eq!(verdict.err().map(|e| e.code()), expected);
     }
 }

@@ -15,7 +15,8 @@ use std::{net::SocketAddr, time::Duration};
 use futures_util::{SinkExt, StreamExt};
 use ticker_server::config::Config;
 use ticker_shared::{
-    ClientMessage, ErrorCode, ServerMessage, Symbol, SymbolList, Tick, decode_server,
+    ChatMessage, ClientMessage, ErrorCode, ErrorMessage, ServerMessage, Symbol, SymbolList, Tick,
+    decode_server,
 };
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -66,18 +67,26 @@ impl TestServer {
         format!("{scheme}://{}{path}", self.addr)
     }
 
-    /// Connects a protocol client and reads its `hello`.
+    /// Connects a protocol client and reads its `hello` and the `chat_history` that follows.
     pub async fn connect(&self) -> (Client, ticker_shared::Hello) {
+        let (client, hello, _) = self.connect_with_chat().await;
+        (client, hello)
+    }
+
+    /// Connects a protocol client, reads its `hello`, checks that the chat history comes next
+    /// and returns it too.
+    pub async fn connect_with_chat(&self) -> (Client, ticker_shared::Hello, Vec<ChatMessage>) {
         let (ws, _) = tokio_tungstenite::connect_async(self.url("ws", "/ws"))
             .await
             .expect("websocket connects");
         let mut client = Client { ws };
-        let hello = client.wait_for(|message| match message {
-            ServerMessage::Hello(hello) => Some(hello.clone()),
-            _ => None,
-        });
-        let hello = hello.await;
-        (client, hello)
+        let ServerMessage::Hello(hello) = client.next_message().await else {
+            panic!("hello first")
+        };
+        let ServerMessage::ChatHistory { messages } = client.next_message().await else {
+            panic!("the chat history right after hello")
+        };
+        (client, hello, messages)
     }
 
     /// A plain HTTP GET, returning status and body.
@@ -273,11 +282,20 @@ impl Bystander {
     /// Reads until `count` more consecutive ticks arrived.
     pub async fn still_served(&mut self, count: u64) {
         let target = self.last + count;
-        while self.last < target {
+        self.served_until(|last, _| last >= target).await;
+    }
+
+    /// Reads messages, checking that the ticks stay consecutive, until `done` (given the last
+    /// seq and each message) says so.
+    pub async fn served_until(&mut self, mut done: impl FnMut(u64, &ServerMessage) -> bool) {
+        loop {
             let message = self.client.next_message().await;
             for tick in ticks_of(&message) {
                 assert_eq!(tick.seq, self.last + 1, "the bystander lost a tick");
                 self.last = tick.seq;
+            }
+            if done(self.last, &message) {
+                return;
             }
         }
     }
@@ -285,14 +303,19 @@ impl Bystander {
 
 /// Waits for an `error` message and checks its code; returns its text.
 pub async fn expect_error(client: &mut Client, code: ErrorCode) -> String {
-    let message = client
+    expect_refusal(client, code).await.message
+}
+
+/// Waits for an `error` message and checks its code; returns all of it.
+pub async fn expect_refusal(client: &mut Client, code: ErrorCode) -> ErrorMessage {
+    let error = client
         .wait_for(|m| match m {
             ServerMessage::Error(error) => Some(error.clone()),
             _ => None,
         })
         .await;
-    assert_eq!(message.code, code, "{}", message.message);
-    message.message
+    assert_eq!(error.code, code, "{}", error.message);
+    error
 }
 
 /// A raw RFC 6455 client that writes frames byte by byte.

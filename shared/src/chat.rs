@@ -1,0 +1,171 @@
+//! Desk chat: the message a client posts, the message everyone receives, the limits both ends
+//! know, and [`ChatPost::check`], the validation the browser runs before sending and the server
+//! runs again on receipt.
+//!
+//! Chat text is plain text. It is trimmed of surrounding whitespace and otherwise stored and
+//! sent exactly as posted: nothing on the server or in the protocol escapes or interprets HTML,
+//! so a client must render it as text.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{ErrorCode, ErrorMessage};
+
+/// Longest display name, in characters (Unicode scalar values) after trimming.
+pub const MAX_CHAT_NAME_CHARS: usize = 24;
+/// Longest message text, in characters (Unicode scalar values) after trimming.
+pub const MAX_CHAT_TEXT_CHARS: usize = 280;
+/// Messages of the desk's recent past sent to every connection right after `hello`.
+pub const CHAT_HISTORY_LEN: usize = 50;
+/// Most chat messages one connection may post within [`CHAT_RATE_WINDOW`].
+pub const CHAT_RATE_MESSAGES: usize = 5;
+/// The window of the chat rate limit: at most [`CHAT_RATE_MESSAGES`] within any such span.
+pub const CHAT_RATE_WINDOW: Duration = Duration::from_secs(10);
+
+/// Contents of the client's `chat` message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatPost {
+    /// The sender's display name, chosen freely per message.
+    pub name: String,
+    /// The message.
+    pub text: String,
+}
+
+/// Contents of the server's `chat` message: one message, as every connection receives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// The server's number for the message, rising by one per message from 1 within one
+    /// server instance.
+    pub id: u64,
+    /// The sender's display name, trimmed.
+    pub name: String,
+    /// The text, trimmed, otherwise exactly as sent.
+    pub text: String,
+    /// When the server received it, Unix milliseconds.
+    pub ts: i64,
+}
+
+/// Why a post is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChatError {
+    /// The name is empty or only whitespace.
+    #[error("a chat message needs a name")]
+    EmptyName,
+    /// The name is longer than [`MAX_CHAT_NAME_CHARS`].
+    #[error("the name is {0} characters long; at most {MAX_CHAT_NAME_CHARS} are allowed")]
+    NameTooLong(usize),
+    /// The text is empty or only whitespace.
+    #[error("a chat message needs some text")]
+    EmptyText,
+    /// The text is longer than [`MAX_CHAT_TEXT_CHARS`].
+    #[error("the message is {0} characters long; at most {MAX_CHAT_TEXT_CHARS} are allowed")]
+    TextTooLong(usize),
+    /// The name or the text holds a control character (a line break, a tab, an escape, …).
+    #[error("the {field} contains the control character U+{code:04X}; send one line of plain text")]
+    ControlCharacter {
+        /// `"name"` or `"text"`.
+        field: &'static str,
+        /// The character's code point.
+        code: u32,
+    },
+}
+
+impl ChatError {
+    /// The code of the `error` message: `chat_too_long` for a name or text over its limit,
+    /// `invalid_chat` for the rest.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ChatError::NameTooLong(_) | ChatError::TextTooLong(_) => ErrorCode::ChatTooLong,
+            _ => ErrorCode::InvalidChat,
+        }
+    }
+
+    /// The `error` message refusing the post.
+    pub fn to_error(&self) -> ErrorMessage {
+        ErrorMessage::new(self.code(), self.to_string()).replying_to("chat")
+    }
+}
+
+impl ChatPost {
+    /// Checks the post; returns the name and text as they will be posted (trimmed).
+    pub fn check(&self) -> Result<(&str, &str), ChatError> {
+        let name = self.name.trim();
+        let text = self.text.trim();
+        check_field("name", name, MAX_CHAT_NAME_CHARS)?;
+        check_field("text", text, MAX_CHAT_TEXT_CHARS)?;
+        Ok((name, text))
+    }
+}
+
+/// Checks one trimmed field against its limit.
+fn check_field(field: &'static str, value: &str, max: usize) -> Result<(), ChatError> {
+    let is_name = field == "name";
+    if value.is_empty() {
+        return Err(if is_name {
+            ChatError::EmptyName
+        } else {
+            ChatError::EmptyText
+        });
+    }
+    let chars = value.chars().count();
+    if chars > max {
+        return Err(if is_name {
+            ChatError::NameTooLong(chars)
+        } else {
+            ChatError::TextTooLong(chars)
+        });
+    }
+    match value.chars().find(|c| c.is_control()) {
+        Some(c) => Err(ChatError::ControlCharacter {
+            field,
+            code: u32::from(c),
+        }),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post(name: &str, text: &str) -> ChatPost {
+        ChatPost {
+            name: name.into(),
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn a_post_is_trimmed_and_otherwise_kept_as_it_is() {
+        let script = post("  Ada ", "\t<script>alert(1)</script> &amp; ");
+        assert_eq!(
+            script.check(),
+            Ok(("Ada", "<script>alert(1)</script> &amp;"))
+        );
+        let limits = post(&"é".repeat(24), &"😀".repeat(280));
+        assert!(limits.check().is_ok(), "limits count characters, not bytes");
+    }
+
+    #[test]
+    fn each_bad_post_gets_its_code_and_names_the_problem() {
+        let cases = [
+            (post("", "hi"), ErrorCode::InvalidChat, "name"),
+            (post("   ", "hi"), ErrorCode::InvalidChat, "name"),
+            (post("Ada", " \n "), ErrorCode::InvalidChat, "text"),
+            (post(&"n".repeat(25), "hi"), ErrorCode::ChatTooLong, "25"),
+            (post("Ada", &"x".repeat(281)), ErrorCode::ChatTooLong, "281"),
+            (post("Ada", "one\ntwo"), ErrorCode::InvalidChat, "U+000A"),
+            (post("A\u{1b}da", "hi"), ErrorCode::InvalidChat, "name"),
+            (post("Ada", "bell\u{7}"), ErrorCode::InvalidChat, "U+0007"),
+            (post("Ada", "c1\u{85}x"), ErrorCode::InvalidChat, "U+0085"),
+        ];
+        for (post, code, mentions) in cases {
+            let err = post.check().unwrap_err();
+            let error = err.to_error();
+            assert_eq!(error.code, code, "{post:?}: {err}");
+            assert!(error.message.contains(mentions), "{post:?}: {err}");
+            assert_eq!(error.in_reply_to.as_deref(), Some("chat"));
+        }
+    }
+}
