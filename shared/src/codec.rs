@@ -4,8 +4,12 @@
 //! [`DecodeError`] whose [`ErrorCode`] the server sends back. [`TickFrame`] builds a `ticks`
 //! frame from ticks serialized once, so a server can share the bytes among all subscribers.
 
+mod server;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+pub use self::server::decode_server;
 
 use crate::{
     AlertId, CandleUpdate, ClientMessage, ErrorMessage, MAX_CLIENT_MESSAGE_BYTES,
@@ -242,11 +246,6 @@ fn shorten(text: &str, max: usize) -> String {
         .find(|&i| text.is_char_boundary(i))
         .unwrap_or(0);
     format!("{}…", &text[..end])
-}
-
-/// Decodes one text frame from the server.
-pub fn decode_server(text: &str) -> Result<ServerMessage, serde_json::Error> {
-    serde_json::from_str(text)
 }
 
 /// Serializes a tick on its own, as it appears inside a `ticks` message, so that the bytes can be

@@ -301,6 +301,35 @@ fn server_messages_match_their_fixtures_and_round_trip() {
 }
 
 #[test]
+fn the_two_pass_server_decoder_agrees_with_serdes_derived_one() {
+    let derived = |text: &str| serde_json::from_str::<ServerMessage>(text).ok();
+    for (name, message) in server_samples() {
+        let json = message.to_json();
+        assert_eq!(decode_server(&json).ok(), derived(&json), "{name}");
+    }
+    // The tag anywhere, optional fields absent, unknown fields ignored, as serde does.
+    let reordered = r#"{"symbols":["AAPL"],"extra":[1,{"a":2}],"type":"unsubscribed"}"#;
+    assert_eq!(decode_server(reordered).ok(), derived(reordered));
+    assert!(decode_server(reordered).is_ok());
+    let bare_ticks = r#"{"type":"ticks","ticks":[]}"#;
+    assert_eq!(decode_server(bare_ticks).ok(), derived(bare_ticks));
+    for bad in [
+        "",
+        "[]",
+        r#"{"type":"nope"}"#,
+        r#"{"type":7}"#,
+        r#"{"symbols":["AAPL"]}"#,
+        r#"{"type":"pong","ts":"soon"}"#,
+        r#"{"type":"hello"}"#,
+    ] {
+        assert!(
+            decode_server(bad).is_err() && derived(bad).is_none(),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
 fn a_tick_frame_built_from_shared_bytes_equals_the_serialized_message() {
     let ticks = vec![
         tick("AAPL", 1, 100),
@@ -716,6 +745,14 @@ proptest! {
     #[test]
     fn decoding_json_shaped_text_never_panics(text in r#"\{"type":"(subscribe|resume|ping|history|add_alert|remove_alert|chat)"[,:\[\]{}"a-zA-Z0-9*. -]{0,60}\}?"#) {
         let _ = decode_client(&text);
+    }
+
+    #[test]
+    fn the_server_decoder_accepts_exactly_what_serde_accepts(text in r#"\{"type":"(ticks|pong|unsubscribed|alert_removed|chat_history|error)"(,"(ticks|candles|ts|server_time|symbols|id|messages|code|message)":(\[\]|[0-9]{1,3}|"[a-z_A-Z]{0,8}"|\["AAPL"\])){0,3}\}"#) {
+        prop_assert_eq!(
+            decode_server(&text).ok(),
+            serde_json::from_str::<ServerMessage>(&text).ok()
+        );
     }
 
     #[test]
