@@ -5,6 +5,7 @@
 //! - [`chart`]: chart geometry (visible candles, scales, grid, time marks).
 //! - [`stats`], [`format`]: latency percentiles, tick rate, number formatting.
 //! - [`sorting`]: the watchlist's sort order.
+//! - [`history`]: when to ask the server for older candles.
 //! - [`transport`]: when the feed falls back from the WebSocket to SSE, and back.
 //! - [`theme`]: light and dark themes, the system's by default, the user's choice kept.
 //!
@@ -21,6 +22,7 @@ pub mod components;
 pub mod dashboard;
 pub mod feed;
 pub mod format;
+pub mod history;
 pub mod log;
 pub mod signals;
 pub mod sorting;

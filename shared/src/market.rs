@@ -209,6 +209,34 @@ impl CandleSeries {
         self.trim();
     }
 
+    /// Adds older candles (oldest first, e.g. a history page) in front of those held, as far
+    /// as there is room: the newest of them first, so a full series keeps the candles next to
+    /// what it holds and never drops a newer one. Candles not older than the oldest held are
+    /// skipped. Returns how many were added.
+    pub fn prepend_older(&mut self, candles: impl DoubleEndedIterator<Item = Candle>) -> usize {
+        let mut added = 0;
+        for candle in candles.rev() {
+            if self.candles.len() >= self.capacity {
+                break;
+            }
+            if self
+                .candles
+                .front()
+                .is_some_and(|first| candle.start >= first.start)
+            {
+                continue;
+            }
+            self.candles.push_front(candle);
+            added += 1;
+        }
+        added
+    }
+
+    /// Whether the series holds as many candles as it may.
+    pub fn is_full(&self) -> bool {
+        self.candles.len() >= self.capacity
+    }
+
     /// The newest `n` candles, oldest first.
     pub fn latest(&self, n: usize) -> impl Iterator<Item = &Candle> {
         self.candles
@@ -278,6 +306,34 @@ mod tests {
             low: price,
             volume: 0,
         }
+    }
+
+    #[test]
+    fn older_candles_go_in_front_as_far_as_there_is_room() {
+        let candle = |start| Candle {
+            start,
+            open: Price(1),
+            high: Price(1),
+            low: Price(1),
+            close: Price(1),
+            volume: 1,
+        };
+        let mut series = CandleSeries::new(Interval::S1, 4);
+        series.replace_all([candle(5_000), candle(6_000)]);
+        let page = vec![candle(1_000), candle(2_000), candle(3_000), candle(5_000)];
+        assert_eq!(
+            series.prepend_older(page.into_iter()),
+            2,
+            "5 s is held; room for two"
+        );
+        let starts: Vec<i64> = series.iter().map(|c| c.start).collect();
+        assert_eq!(
+            starts,
+            vec![2_000, 3_000, 5_000, 6_000],
+            "the newest of the page first"
+        );
+        assert!(series.is_full());
+        assert_eq!(series.prepend_older([candle(0)].into_iter()), 0);
     }
 
     #[test]

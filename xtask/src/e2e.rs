@@ -417,7 +417,7 @@ async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<(
     ensure!(pixels > 500, "the chart shows only {pixels} candle pixels");
     println!("e2e | MSFT selected; candles painted");
 
-    for interval in ["1m", "1s", "5s"] {
+    for interval in ["1m", "5m", "1s", "5s"] {
         let before = page(client).await?["chartPaints"].as_f64().unwrap_or(0.0);
         client
             .find(Locator::Css(&format!(
