@@ -17,7 +17,8 @@
 //! - [`feed`]: the WebSocket (or SSE) client with reconnect and resume.
 //! - [`dashboard`]: the engine that batches updates into one animation frame.
 //! - [`signals`]: the reactive state the components read.
-//! - Kept choices in `localStorage`: [`storage`].
+//! - [`lifecycle`]: hidden tab and wake from sleep (no drawing while hidden, a connection check
+//!   when visible again or after a wall-clock jump). [`storage`]: `localStorage`.
 //! - [`app`] and [`components`]: the page.
 
 pub mod announce;
@@ -28,6 +29,7 @@ pub mod dashboard;
 pub mod feed;
 pub mod flash;
 pub mod format;
+pub mod lifecycle;
 pub mod navigation;
 pub mod pace;
 pub mod signals;

@@ -7,13 +7,21 @@
 //! back to Server-Sent Events and returns to the WebSocket once allowed. It saves
 //! `docs/screenshot.png` and prints the page's own measurements (time to first painted tick,
 //! latency, tick rate, frame times and long tasks at 50 symbols × 10 ticks/s, fallback and
-//! upgrade times).
+//! upgrade times). The steps of the watchlist and accessibility features live in `e2e/`, one
+//! module each, called from [`scenario`].
 
 use std::{
     path::{Path, PathBuf},
     process::Stdio,
     time::Duration,
 };
+
+mod cdp;
+mod keys;
+mod lifecycle;
+mod motion;
+mod staleness;
+mod watchlist;
 
 use crate::blocker::WebSocketBlocker;
 use anyhow::{Context, Result, bail, ensure};
@@ -97,6 +105,8 @@ impl Server {
                 "50",
                 "--tick-rate",
                 "10",
+                // The test knob that stalls one symbol's feed (staleness).
+                "--enable-admin",
             ])
             .arg("--static-dir")
             .arg(static_dir)
@@ -342,9 +352,21 @@ async fn wait_for_page(
     what: &str,
     check: impl Fn(&Value) -> bool,
 ) -> Result<Value> {
+    wait_for_script(client, what, PAGE_STATE, Vec::new(), check).await
+}
+
+/// Runs `script` (with `args`) until what it returns passes `check`, failing after
+/// [`DEADLINE`]; returns that value.
+async fn wait_for_script(
+    client: &Client,
+    what: &str,
+    script: &str,
+    args: Vec<Value>,
+    check: impl Fn(&Value) -> bool,
+) -> Result<Value> {
     let started = Instant::now();
     loop {
-        let state = page(client).await?;
+        let state = client.execute(script, args.clone()).await?;
         if check(&state) {
             return Ok(state);
         }
@@ -447,6 +469,9 @@ async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<(
     themes(client, root, symbols).await?;
     sorting(client).await?;
     phone(client).await?;
+    let watchlist = watchlist::check(client, symbols).await?;
+    let staleness = staleness::check(client).await?;
+    let motion = motion::check(client).await?;
 
     let exit_time = server.terminate().await?;
     wait_for_page(client, "the app notices the server is gone", |s| {
@@ -465,6 +490,7 @@ async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<(
     println!("e2e | reconnected to the restarted server and reset cleanly");
 
     let fallback = sse_fallback(client, server.port, symbols).await?;
+    let lifecycle = lifecycle::check(client, server.port, symbols).await?;
 
     let report = json!({
         "first_tick_paint_ms": measured["firstTickPaintMs"],
@@ -476,6 +502,10 @@ async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<(
         "resets_after_restart": resumed["resets"],
         "exit_after_sigterm_ms": exit_time.as_millis() as u64,
         "sse_fallback": fallback,
+        "watchlist": watchlist,
+        "staleness": staleness,
+        "motion": motion,
+        "hidden_tab_and_wake": lifecycle,
     });
     std::fs::write(
         root.join("target/e2e-report.json"),

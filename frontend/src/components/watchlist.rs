@@ -1,23 +1,44 @@
-//! The watchlist: one row per symbol with live figures; a price flashes when it moves; clicking
-//! (or Enter on) a row selects it for the chart; clicking a column's header sorts by it.
+//! The watchlist: one row per listed symbol with live figures and a sparkline; a price flashes
+//! when it moves (at most every 400 ms); a symbol silent for too long is marked stale; clicking
+//! (or Enter on) a row selects it for the chart; the arrow keys, Home and End move the selection
+//! and the focus; × (or Delete) removes a symbol and the picker below adds one; clicking a
+//! column's header sorts by it.
+//!
+//! The rows are one tab stop (a roving `tabindex`: the selected row, and its remove button), so
+//! a keyboard user moves through the list with the arrows rather than fifty Tab presses.
+
+use std::rc::Rc;
 
 use leptos::{ev, prelude::*};
-use ticker_shared::price::format_bps;
+use ticker_shared::{Symbol, price::format_bps};
+use wasm_bindgen::JsCast;
+use web_sys::{Element, HtmlElement};
 
 use crate::{
+    components::symbol_picker::SymbolPicker,
+    dashboard::Dashboard,
     format,
+    navigation::{self, Step},
     signals::{Row, Signals},
     sorting::{self, Column, Sort},
     state::{Direction, QuoteRow},
 };
 
-/// The table of every symbol.
+/// The table of the listed symbols, and the control that adds one.
 #[component]
-pub fn Watchlist() -> impl IntoView {
+pub fn Watchlist(
+    /// The engine that subscribes and unsubscribes as symbols come and go.
+    dashboard: StoredValue<Rc<Dashboard>, LocalStorage>,
+) -> impl IntoView {
     let signals = expect_context::<Signals>();
     let sort = RwSignal::new(None::<Sort>);
     let ordered = move || {
-        let rows = signals.rows.get();
+        let rows: Vec<Row> = signals
+            .rows
+            .get()
+            .into_iter()
+            .filter(|row| row.listed.get())
+            .collect();
         let Some(current) = sort.get() else {
             return rows;
         };
@@ -40,20 +61,25 @@ pub fn Watchlist() -> impl IntoView {
                     <tr>
                         {header("Symbol", Column::Symbol, "")}
                         {header("Name", Column::Name, "name")}
+                        <th scope="col" class="trend hide-narrow">"Trend"</th>
                         {header("Last", Column::Last, "num")}
                         {header("Chg", Column::Change, "num")}
                         {header("Chg %", Column::ChangePercent, "num")}
                         {header("High", Column::High, "num hide-narrow")}
                         {header("Low", Column::Low, "num hide-narrow")}
                         {header("Volume", Column::Volume, "num")}
+                        <th scope="col" class="remove">
+                            <span class="visually-hidden">"Remove"</span>
+                        </th>
                     </tr>
                 </thead>
                 <tbody>
                     <For each=ordered key=|row| row.info.symbol.clone() let:row>
-                        <WatchRow row=row />
+                        <WatchRow row=row dashboard=dashboard />
                     </For>
                 </tbody>
             </table>
+            <SymbolPicker dashboard=dashboard />
         </section>
     }
 }
@@ -121,11 +147,65 @@ fn change_class(quote: Option<&QuoteRow>) -> &'static str {
     }
 }
 
+/// The row element an event happened in (the `<tr>` the handler sits on).
+fn row_of(event: &ev::Event) -> Option<Element> {
+    event.current_target()?.dyn_into::<Element>().ok()
+}
+
+/// The rows of the table the row `row` is in, top to bottom, and `row`'s place among them.
+fn siblings(row: &Element) -> Option<(Vec<Element>, usize)> {
+    let children = row.parent_element()?.children();
+    let rows: Vec<Element> = (0..children.length())
+        .filter_map(|i| children.item(i))
+        .collect();
+    let index = rows.iter().position(|other| other == row)?;
+    Some((rows, index))
+}
+
+/// Selects the symbol of the row `element` and moves the focus to it.
+fn select_row(signals: Signals, element: &Element) {
+    let Some(symbol) = element
+        .get_attribute("data-symbol")
+        .and_then(|text| Symbol::new(&text).ok())
+    else {
+        return;
+    };
+    signals.selected.set(Some(symbol));
+    if let Some(element) = element.dyn_ref::<HtmlElement>() {
+        let _ = element.focus();
+    }
+}
+
+/// Removes `symbol`'s row `element`; if it was selected, its neighbour (in the order shown)
+/// takes the selection and the focus.
+fn remove_row(
+    signals: Signals,
+    dashboard: StoredValue<Rc<Dashboard>, LocalStorage>,
+    symbol: &Symbol,
+    element: &Element,
+) {
+    let neighbour = siblings(element).and_then(|(rows, index)| {
+        let next = navigation::after_removal(rows.len(), index)?;
+        rows.into_iter().nth(next)
+    });
+    if !dashboard.with_value(|d| d.set_listed(symbol, false)) {
+        return;
+    }
+    let was_selected = signals
+        .selected
+        .with_untracked(|selected| selected.as_ref() == Some(symbol));
+    if let Some(neighbour) = neighbour.filter(|_| was_selected) {
+        select_row(signals, &neighbour);
+    }
+}
+
 /// One symbol's row.
 #[component]
 fn WatchRow(
     /// The symbol and its live figures.
     row: Row,
+    /// The engine, to remove the symbol.
+    dashboard: StoredValue<Rc<Dashboard>, LocalStorage>,
 ) -> impl IntoView {
     let signals = expect_context::<Signals>();
     let quote = row.quote;
@@ -146,26 +226,89 @@ fn WatchRow(
         let select = select.clone();
         move |_: ev::MouseEvent| select()
     };
-    let on_key = move |event: ev::KeyboardEvent| {
-        if event.key() == "Enter" || event.key() == " " {
-            event.prevent_default();
-            select();
+    let on_key = {
+        let symbol = symbol.clone();
+        move |event: ev::KeyboardEvent| {
+            let key = event.key();
+            let Some(element) = row_of(&event) else {
+                return;
+            };
+            // Keys on the row's remove button are the button's (Enter and Space press it).
+            if event
+                .target()
+                .and_then(|t| t.dyn_into::<Element>().ok())
+                .as_ref()
+                != Some(&element)
+            {
+                return;
+            }
+            if key == "Enter" || key == " " {
+                event.prevent_default();
+                select();
+            } else if key == "Delete" {
+                event.prevent_default();
+                remove_row(signals, dashboard, &symbol, &element);
+            } else if let Some(step) = Step::from_key(&key) {
+                event.prevent_default();
+                let target = siblings(&element).and_then(|(rows, index)| {
+                    let target = step.target(rows.len(), Some(index))?;
+                    rows.into_iter().nth(target)
+                });
+                if let Some(target) = target {
+                    select_row(signals, &target);
+                }
+            }
         }
     };
+    let on_remove = {
+        let symbol = symbol.clone();
+        move |event: ev::MouseEvent| {
+            // Not a click on the row: that would select the symbol being removed.
+            event.stop_propagation();
+            let row = event
+                .current_target()
+                .and_then(|t| t.dyn_into::<Element>().ok())
+                .and_then(|button| button.closest("tr").ok().flatten());
+            if let Some(row) = row {
+                remove_row(signals, dashboard, &symbol, &row);
+            }
+        }
+    };
+    let stale = row.stale;
+    let sparkline = row.sparkline;
+    let tab_stop = {
+        let is_selected = is_selected.clone();
+        move || if is_selected() { "0" } else { "-1" }
+    };
+    let button_tab_stop = tab_stop.clone();
     let cell = move |text: fn(&QuoteRow) -> String| {
         move || quote.with(|q| q.as_ref().map_or_else(|| "—".to_owned(), text))
     };
     view! {
         <tr
             class:selected=is_selected.clone()
-            aria-selected=move || is_selected().to_string()
-            tabindex="0"
+            aria-selected={
+                let is_selected = is_selected.clone();
+                move || is_selected().to_string()
+            }
+            tabindex=tab_stop
             data-symbol=symbol.to_string()
+            data-stale=move || stale.get().to_string()
             on:click=on_click
             on:keydown=on_key
         >
-            <th scope="row" class="symbol">{symbol.to_string()}</th>
+            <th scope="row" class="symbol">
+                {symbol.to_string()}
+                <span
+                    class="stale-badge"
+                    data-testid="stale"
+                    title="No trade for much longer than usual for this symbol: its feed may have stalled"
+                >
+                    "stale"
+                </span>
+            </th>
             <td class="name">{row.info.name.clone()}</td>
+            <td class="trend hide-narrow" inner_html=move || sparkline.get()></td>
             <td class=move || quote.with(|q| flash_class(q.as_ref())) data-testid="last">
                 {cell(|q| q.last.to_string())}
             </td>
@@ -176,6 +319,18 @@ fn WatchRow(
             <td class="num hide-narrow">{cell(|q| q.high.to_string())}</td>
             <td class="num hide-narrow">{cell(|q| q.low.to_string())}</td>
             <td class="num">{cell(|q| format::volume(q.volume))}</td>
+            <td class="remove">
+                <button
+                    type="button"
+                    class="remove-button"
+                    tabindex=button_tab_stop
+                    aria-label=format!("Remove {symbol} from the watchlist")
+                    title="Remove from the watchlist (Delete)"
+                    on:click=on_remove
+                >
+                    "×"
+                </button>
+            </td>
         </tr>
     }
 }

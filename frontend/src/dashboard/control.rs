@@ -1,0 +1,58 @@
+//! The page's requests to the feed: watchlist changes (subscribe, unsubscribe, kept across
+//! reloads) and connection checks, carried by the [`Command`] channel.
+
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use ticker_shared::Symbol;
+
+use super::Dashboard;
+use crate::{
+    feed::{CheckReason, Command, Commands},
+    storage, watched,
+};
+
+impl Dashboard {
+    /// The feed's end of the command channel; `None` once taken.
+    pub fn take_commands(&self) -> Option<Commands> {
+        self.command_queue.borrow_mut().take()
+    }
+
+    /// Asks the feed to check the connection now (see [`Command::Check`]).
+    pub fn check_connection(&self, reason: CheckReason) {
+        // Fails only if the feed has stopped, and then there is no connection to check.
+        let _ = self.commands.unbounded_send(Command::Check(reason));
+    }
+
+    /// The listed symbols for the event stream's URL (`*` for all).
+    pub fn subscription_query(&self) -> String {
+        self.view.borrow().subscription_query()
+    }
+
+    /// Adds `symbol` to the watchlist (`listed`) or removes it: the server is told at once
+    /// and the list is kept for the next visit. Whether anything changed (the last symbol
+    /// cannot be removed).
+    pub fn set_listed(self: &Rc<Self>, symbol: &Symbol, listed: bool) -> bool {
+        let mut view = self.view.borrow_mut();
+        let Some(index) = view.index_of(symbol.as_str()) else {
+            return false;
+        };
+        let Some(message) = view.set_listed(index, listed) else {
+            return false;
+        };
+        storage::save(watched::STORAGE_KEY, &view.watchlist_text());
+        drop(view);
+        self.display.borrow_mut().listed(index, super::page_clock());
+        if let Some(row) = self
+            .signals
+            .rows
+            .with_untracked(|rows| rows.get(index).cloned())
+        {
+            row.listed.set(listed);
+            row.stale.set(false);
+        }
+        // Fails only if the feed has stopped; the next session would subscribe anyway.
+        let _ = self.commands.unbounded_send(Command::Send(message));
+        true
+    }
+}
