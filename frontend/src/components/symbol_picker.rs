@@ -7,7 +7,6 @@
 use std::rc::Rc;
 
 use leptos::{html, prelude::*};
-use ticker_shared::Symbol;
 
 use crate::{dashboard::Dashboard, signals::Signals};
 
@@ -45,10 +44,7 @@ pub fn SymbolPicker(
         let Some(element) = select.get() else {
             return;
         };
-        let Ok(symbol) = Symbol::new(&element.value()) else {
-            return;
-        };
-        if dashboard.with_value(|d| d.set_listed(&symbol, true)) {
+        if let Some(symbol) = dashboard.with_value(|d| d.set_listed(&element.value(), true)) {
             signals.selected.set(Some(symbol));
         }
     };

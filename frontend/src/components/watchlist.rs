@@ -5,12 +5,13 @@
 //! column's header sorts by it.
 //!
 //! The rows are one tab stop (a roving `tabindex`: the selected row, and its remove button), so
-//! a keyboard user moves through the list with the arrows rather than fifty Tab presses.
+//! a keyboard user moves through the list with the arrows rather than fifty Tab presses. Clicks
+//! and keys are handled once for the whole table body (event delegation), not per row.
 
 use std::rc::Rc;
 
 use leptos::{ev, prelude::*};
-use ticker_shared::{Symbol, price::format_bps};
+use ticker_shared::price::format_bps;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement};
 
@@ -73,9 +74,12 @@ pub fn Watchlist(
                         </th>
                     </tr>
                 </thead>
-                <tbody>
+                <tbody
+                    on:click=move |event| on_click(signals, dashboard, &event)
+                    on:keydown=move |event| on_key(signals, dashboard, &event)
+                >
                     <For each=ordered key=|row| row.info.symbol.clone() let:row>
-                        <WatchRow row=row dashboard=dashboard />
+                        <WatchRow row=row />
                     </For>
                 </tbody>
             </table>
@@ -147,9 +151,59 @@ fn change_class(quote: Option<&QuoteRow>) -> &'static str {
     }
 }
 
-/// The row element an event happened in (the `<tr>` the handler sits on).
-fn row_of(event: &ev::Event) -> Option<Element> {
-    event.current_target()?.dyn_into::<Element>().ok()
+/// The element an event happened on, and the row it is in.
+fn target_and_row(event: &ev::Event) -> Option<(Element, Element)> {
+    let target = event.target()?.dyn_into::<Element>().ok()?;
+    let row = target.closest("tbody tr").ok()??;
+    Some((target, row))
+}
+
+/// A click in the table body: on a remove button, removes its row; elsewhere, selects the row.
+fn on_click(
+    signals: Signals,
+    dashboard: StoredValue<Rc<Dashboard>, LocalStorage>,
+    event: &ev::MouseEvent,
+) {
+    let Some((target, row)) = target_and_row(event) else {
+        return;
+    };
+    if target.closest(".remove-button").ok().flatten().is_some() {
+        remove_row(signals, dashboard, &row);
+    } else {
+        select_row(signals, &row);
+    }
+}
+
+/// A key on a focused row: Enter or Space selects it, Delete removes it, the arrows, Home and
+/// End move the selection. Keys on the row's remove button are the button's.
+fn on_key(
+    signals: Signals,
+    dashboard: StoredValue<Rc<Dashboard>, LocalStorage>,
+    event: &ev::KeyboardEvent,
+) {
+    let Some((target, row)) = target_and_row(event) else {
+        return;
+    };
+    if target != row {
+        return;
+    }
+    let key = event.key();
+    if key == "Enter" || key == " " {
+        select_row(signals, &row);
+    } else if key == "Delete" {
+        remove_row(signals, dashboard, &row);
+    } else if let Some(step) = Step::from_key(&key) {
+        let next = siblings(&row).and_then(|(rows, index)| {
+            let next = step.target(rows.len(), Some(index))?;
+            rows.into_iter().nth(next)
+        });
+        if let Some(next) = next {
+            select_row(signals, &next);
+        }
+    } else {
+        return;
+    }
+    event.prevent_default();
 }
 
 /// The rows of the table the row `row` is in, top to bottom, and `row`'s place among them.
@@ -164,10 +218,13 @@ fn siblings(row: &Element) -> Option<(Vec<Element>, usize)> {
 
 /// Selects the symbol of the row `element` and moves the focus to it.
 fn select_row(signals: Signals, element: &Element) {
-    let Some(symbol) = element
-        .get_attribute("data-symbol")
-        .and_then(|text| Symbol::new(&text).ok())
-    else {
+    let text = element.get_attribute("data-symbol").unwrap_or_default();
+    let symbol = signals.rows.with_untracked(|rows| {
+        rows.iter()
+            .find(|row| row.info.symbol.as_str() == text)
+            .map(|row| row.info.symbol.clone())
+    });
+    let Some(symbol) = symbol else {
         return;
     };
     signals.selected.set(Some(symbol));
@@ -176,24 +233,24 @@ fn select_row(signals: Signals, element: &Element) {
     }
 }
 
-/// Removes `symbol`'s row `element`; if it was selected, its neighbour (in the order shown)
+/// Removes the row `element`'s symbol; if it was selected, its neighbour (in the order shown)
 /// takes the selection and the focus.
 fn remove_row(
     signals: Signals,
     dashboard: StoredValue<Rc<Dashboard>, LocalStorage>,
-    symbol: &Symbol,
     element: &Element,
 ) {
     let neighbour = siblings(element).and_then(|(rows, index)| {
         let next = navigation::after_removal(rows.len(), index)?;
         rows.into_iter().nth(next)
     });
-    if !dashboard.with_value(|d| d.set_listed(symbol, false)) {
+    let text = element.get_attribute("data-symbol").unwrap_or_default();
+    let Some(symbol) = dashboard.with_value(|d| d.set_listed(&text, false)) else {
         return;
-    }
+    };
     let was_selected = signals
         .selected
-        .with_untracked(|selected| selected.as_ref() == Some(symbol));
+        .with_untracked(|selected| selected.as_ref() == Some(&symbol));
     if let Some(neighbour) = neighbour.filter(|_| was_selected) {
         select_row(signals, &neighbour);
     }
@@ -204,8 +261,6 @@ fn remove_row(
 fn WatchRow(
     /// The symbol and its live figures.
     row: Row,
-    /// The engine, to remove the symbol.
-    dashboard: StoredValue<Rc<Dashboard>, LocalStorage>,
 ) -> impl IntoView {
     let signals = expect_context::<Signals>();
     let quote = row.quote;
@@ -216,62 +271,6 @@ fn WatchRow(
             signals
                 .selected
                 .with(|selected| selected.as_ref() == Some(&symbol))
-        }
-    };
-    let select = {
-        let symbol = symbol.clone();
-        move || signals.selected.set(Some(symbol.clone()))
-    };
-    let on_click = {
-        let select = select.clone();
-        move |_: ev::MouseEvent| select()
-    };
-    let on_key = {
-        let symbol = symbol.clone();
-        move |event: ev::KeyboardEvent| {
-            let key = event.key();
-            let Some(element) = row_of(&event) else {
-                return;
-            };
-            // Keys on the row's remove button are the button's (Enter and Space press it).
-            if event
-                .target()
-                .and_then(|t| t.dyn_into::<Element>().ok())
-                .as_ref()
-                != Some(&element)
-            {
-                return;
-            }
-            if key == "Enter" || key == " " {
-                event.prevent_default();
-                select();
-            } else if key == "Delete" {
-                event.prevent_default();
-                remove_row(signals, dashboard, &symbol, &element);
-            } else if let Some(step) = Step::from_key(&key) {
-                event.prevent_default();
-                let target = siblings(&element).and_then(|(rows, index)| {
-                    let target = step.target(rows.len(), Some(index))?;
-                    rows.into_iter().nth(target)
-                });
-                if let Some(target) = target {
-                    select_row(signals, &target);
-                }
-            }
-        }
-    };
-    let on_remove = {
-        let symbol = symbol.clone();
-        move |event: ev::MouseEvent| {
-            // Not a click on the row: that would select the symbol being removed.
-            event.stop_propagation();
-            let row = event
-                .current_target()
-                .and_then(|t| t.dyn_into::<Element>().ok())
-                .and_then(|button| button.closest("tr").ok().flatten());
-            if let Some(row) = row {
-                remove_row(signals, dashboard, &symbol, &row);
-            }
         }
     };
     let stale = row.stale;
@@ -294,8 +293,6 @@ fn WatchRow(
             tabindex=tab_stop
             data-symbol=symbol.to_string()
             data-stale=move || stale.get().to_string()
-            on:click=on_click
-            on:keydown=on_key
         >
             <th scope="row" class="symbol">
                 {symbol.to_string()}
@@ -326,7 +323,6 @@ fn WatchRow(
                     tabindex=button_tab_stop
                     aria-label=format!("Remove {symbol} from the watchlist")
                     title="Remove from the watchlist (Delete)"
-                    on:click=on_remove
                 >
                     "×"
                 </button>

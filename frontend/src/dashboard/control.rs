@@ -29,17 +29,14 @@ impl Dashboard {
         self.view.borrow().subscription_query()
     }
 
-    /// Adds `symbol` to the watchlist (`listed`) or removes it: the server is told at once
-    /// and the list is kept for the next visit. Whether anything changed (the last symbol
-    /// cannot be removed).
-    pub fn set_listed(self: &Rc<Self>, symbol: &Symbol, listed: bool) -> bool {
+    /// Adds the symbol named `symbol` to the watchlist (`listed`) or removes it: the server is
+    /// told at once and the list is kept for the next visit. The symbol, if anything changed
+    /// (unknown symbols change nothing, and the last one cannot be removed).
+    pub fn set_listed(self: &Rc<Self>, symbol: &str, listed: bool) -> Option<Symbol> {
         let mut view = self.view.borrow_mut();
-        let Some(index) = view.index_of(symbol.as_str()) else {
-            return false;
-        };
-        let Some(message) = view.set_listed(index, listed) else {
-            return false;
-        };
+        let index = view.index_of(symbol)?;
+        let message = view.set_listed(index, listed)?;
+        let symbol = view.symbols()[index].symbol.clone();
         storage::save(watched::STORAGE_KEY, &view.watchlist_text());
         drop(view);
         self.display.borrow_mut().listed(index, super::page_clock());
@@ -53,6 +50,6 @@ impl Dashboard {
         }
         // Fails only if the feed has stopped; the next session would subscribe anyway.
         let _ = self.commands.unbounded_send(Command::Send(message));
-        true
+        Some(symbol)
     }
 }
