@@ -15,7 +15,7 @@
 mod events;
 mod socket;
 
-use std::{rc::Rc, time::Duration};
+use std::{pin::pin, rc::Rc, time::Duration};
 
 use futures_channel::mpsc::UnboundedReceiver;
 use futures_util::{
@@ -75,6 +75,15 @@ impl CheckReason {
 
 /// The loop's end of the command channel.
 pub type Commands = UnboundedReceiver<Command>;
+
+/// The next command. The dashboard holds the sender as long as the page (and so the feed)
+/// lives, so the channel does not close; if it did, this waits forever rather than spin a loop.
+async fn next_command(commands: &mut Commands) -> Command {
+    match commands.next().await {
+        Some(command) => command,
+        None => std::future::pending().await,
+    }
+}
 
 /// The page's origin as `(scheme, host)`: `("https:", "example.com:8443")`.
 fn origin() -> (String, String) {
@@ -170,14 +179,10 @@ async fn count_down(dashboard: &Dashboard, delay: Duration, commands: &mut Comma
         };
         let mut timeout = TimeoutFuture::new(step);
         loop {
-            match select(&mut timeout, commands.next()).await {
+            match select(&mut timeout, pin!(next_command(commands))).await {
                 Either::Left(_) => break,
-                Either::Right((Some(Command::Check(_)), _)) => return,
-                Either::Right((Some(Command::Send(_)), _)) => continue,
-                Either::Right((None, _)) => {
-                    timeout.await;
-                    break;
-                }
+                Either::Right((Command::Check(_), _)) => return,
+                Either::Right((Command::Send(_), _)) => continue,
             }
         }
         left -= step;

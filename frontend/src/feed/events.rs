@@ -10,7 +10,7 @@
 //! watchlist reopens the stream with the new symbols; a connection check, which cannot ping
 //! here, gives the stream one heartbeat interval (plus [`CHECK_DEADLINE_MS`]) to say anything.
 
-use std::{cell::Cell, rc::Rc};
+use std::{cell::Cell, pin::pin, rc::Rc};
 
 use futures_util::{
     StreamExt,
@@ -28,7 +28,8 @@ use ticker_shared::{
 };
 
 use super::{
-    CHECK_DEADLINE_MS, Command, Commands, DEFAULT_HEARTBEAT_MS, SILENT_HEARTBEATS, ended, socket,
+    CHECK_DEADLINE_MS, Command, Commands, DEFAULT_HEARTBEAT_MS, SILENT_HEARTBEATS, ended,
+    next_command, socket,
 };
 use crate::{
     dashboard::{Dashboard, count_metric, page_clock},
@@ -88,7 +89,8 @@ pub async fn session(
     // A connection check in flight: when it was asked for.
     let mut check: Option<f64> = None;
     loop {
-        match select(events.next(), select(watchdog.next(), commands.next())).await {
+        let command = pin!(next_command(commands));
+        match select(events.next(), select(watchdog.next(), command)).await {
             Either::Left((Some(Ok((kind, event))), _)) => {
                 last_heard = page_clock();
                 check = None;
@@ -129,10 +131,10 @@ pub async fn session(
             }
             Either::Left((Some(Err(err)), _)) => return ended(live, err.to_string()),
             Either::Left((None, _)) => return ended(live, "the stream ended"),
-            Either::Right((Either::Right((Some(Command::Send(_)), _)), _)) if live => {
+            Either::Right((Either::Right((Command::Send(_), _)), _)) if live => {
                 return SessionEnd::Reopen("the watchlist changed".into());
             }
-            Either::Right((Either::Right((Some(Command::Check(reason)), _)), _)) => {
+            Either::Right((Either::Right((Command::Check(reason), _)), _)) => {
                 if live && check.is_none() {
                     count_metric(reason.metric());
                     check = Some(page_clock());

@@ -5,7 +5,7 @@
 //! (a zombie: no close, no error, just silence) is replaced in seconds, not after the watchdog's
 //! several heartbeats.
 
-use std::rc::Rc;
+use std::{pin::pin, rc::Rc};
 
 use futures_util::{
     FutureExt, SinkExt, StreamExt,
@@ -21,7 +21,10 @@ use ticker_shared::{
     decode_server,
 };
 
-use super::{CHECK_DEADLINE_MS, Command, Commands, DEFAULT_HEARTBEAT_MS, SILENT_HEARTBEATS, ended};
+use super::{
+    CHECK_DEADLINE_MS, Command, Commands, DEFAULT_HEARTBEAT_MS, SILENT_HEARTBEATS, ended,
+    next_command,
+};
 use crate::{
     dashboard::{Dashboard, count_metric, page_clock, publish_metric, read_metric, wall_clock},
     signals::ConnectionStatus,
@@ -75,11 +78,7 @@ pub async fn session(
         let event = first_of(
             stream.next().map(Event::Frame),
             ticks.next().map(|_| Event::Heartbeat),
-            commands.next().map(|command| match command {
-                Some(command) => Event::Command(command),
-                // The dashboard holds the sender for the life of the page.
-                None => Event::Heartbeat,
-            }),
+            pin!(next_command(commands)).map(Event::Command),
             expiry.map(|()| Event::CheckExpired),
         )
         .await;
