@@ -3,9 +3,12 @@
 use leptos::prelude::*;
 
 use crate::{
-    components::{chart::ChartPanel, status::StatusBar, theme::ThemeButton, watchlist::Watchlist},
+    components::{
+        announcer::Announcer, chart::ChartPanel, pace::PaceControl, status::StatusBar,
+        theme::ThemeButton, watchlist::Watchlist,
+    },
     dashboard::Dashboard,
-    feed,
+    feed, lifecycle,
     signals::Signals,
 };
 
@@ -16,6 +19,8 @@ pub fn App() -> impl IntoView {
     provide_context(signals);
     let dashboard = Dashboard::new(signals);
     dashboard.start_meters();
+    dashboard.start_housekeeping();
+    lifecycle::watch(&dashboard);
     feed::start(dashboard.clone());
     let dashboard = StoredValue::new_local(dashboard);
     view! {
@@ -26,12 +31,14 @@ pub fn App() -> impl IntoView {
                     "Ticker"
                 </h1>
                 <StatusBar />
+                <PaceControl dashboard=dashboard />
                 <ThemeButton />
             </header>
             <main class="layout">
-                <Watchlist />
+                <Watchlist dashboard=dashboard />
                 <ChartPanel dashboard=dashboard />
             </main>
+            <Announcer />
             <footer class="footer">
                 "Simulated market data · prices exact to the cent · protocol v" {ticker_shared::PROTOCOL_VERSION}
             </footer>

@@ -1,6 +1,9 @@
 //! The dashboard's components, one file each.
 
+pub mod announcer;
 pub mod chart;
+pub mod pace;
 pub mod status;
+pub mod symbol_picker;
 pub mod theme;
 pub mod watchlist;

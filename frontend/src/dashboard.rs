@@ -4,8 +4,14 @@
 //! Messages can arrive hundreds of times a second; the screen refreshes about 60 times. So a
 //! message only updates the model and marks what changed; one `requestAnimationFrame` callback
 //! then pushes the changed rows into their signals and repaints the chart once.
+//!
+//! What reaches the screen, and when, is [`display`]'s business (pause and slow updates, no
+//! drawing while the tab is hidden, throttled flashes, sparklines, staleness, announcements);
+//! [`control`] carries the page's requests to the feed (watchlist changes, connection checks).
 
 mod chart;
+mod control;
+mod display;
 
 use std::{
     cell::{Cell, RefCell},
@@ -14,18 +20,23 @@ use std::{
     time::Duration,
 };
 
+use futures_channel::mpsc::UnboundedSender;
 use leptos::prelude::*;
-use ticker_shared::{ClientMessage, ResumeCursor, ServerMessage};
+use ticker_shared::{ClientMessage, ResumeCursor, ServerMessage, Snapshot};
 use wasm_bindgen::JsValue;
 use web_sys::HtmlCanvasElement;
 
 pub use self::chart::ChartInput;
+use self::display::Display;
 use crate::{
     chart::control::ChartControl,
     components::chart::tooltip::Placed,
+    feed::{Command, Commands},
+    history::HistoryBook,
     signals::{Row, Signals},
     state::{MarketView, Updates},
     stats::{LatencyWindow, RateMeter},
+    storage, watched,
 };
 
 /// Latency samples kept for the percentiles.
@@ -52,7 +63,10 @@ pub fn wall_clock() -> f64 {
 struct Pending {
     rows: BTreeSet<usize>,
     universe: bool,
+    /// New data for the chart: waits, like the rows, while the display is paused or slowed.
     chart: bool,
+    /// A repaint the user asked for (selection, interval, theme, size): never waits.
+    repaint: bool,
     frame_requested: bool,
 }
 
@@ -63,28 +77,40 @@ pub struct Dashboard {
     pending: RefCell<Pending>,
     canvas: RefCell<Option<HtmlCanvasElement>>,
     chart: RefCell<ChartControl>,
+    /// Which series' older candles are being fetched or are all here.
+    history: RefCell<HistoryBook>,
     /// What the chart's tooltip shows, so it is rewritten only when that changes.
     tooltip: RefCell<Option<Placed>>,
     latency: RefCell<LatencyWindow>,
     rate: RefCell<RateMeter>,
     first_tick_painted: Cell<bool>,
     ticks_applied: Cell<u64>,
+    display: RefCell<Display>,
+    commands: UnboundedSender<Command>,
+    /// The feed's end of `commands`, until the feed takes it.
+    command_queue: RefCell<Option<Commands>>,
 }
 
 impl Dashboard {
     /// A dashboard feeding `signals`.
     pub fn new(signals: Signals) -> Rc<Self> {
+        let (commands, command_queue) = futures_channel::mpsc::unbounded();
+        let stored_watchlist = storage::load(watched::STORAGE_KEY);
         Rc::new(Dashboard {
             signals,
-            view: RefCell::new(MarketView::new()),
+            view: RefCell::new(MarketView::with_watchlist(stored_watchlist)),
             pending: RefCell::new(Pending::default()),
             canvas: RefCell::new(None),
             chart: RefCell::new(ChartControl::default()),
+            history: RefCell::new(HistoryBook::default()),
             tooltip: RefCell::new(None),
             latency: RefCell::new(LatencyWindow::new(LATENCY_SAMPLES)),
             rate: RefCell::new(RateMeter::new(RATE_WINDOW_MS)),
             first_tick_painted: Cell::new(false),
             ticks_applied: Cell::new(0),
+            display: RefCell::new(Display::new()),
+            commands,
+            command_queue: RefCell::new(Some(command_queue)),
         })
     }
 
@@ -115,22 +141,38 @@ impl Dashboard {
                 tracing::warn!(code = ?error.code, message = %error.message, "server refused a message");
                 return Vec::new();
             }
+            ServerMessage::History(page) => {
+                self.receive_history(page);
+                return Vec::new();
+            }
+            // A new session (requests on the old one are lost) or data replaced: what was
+            // known of the server's history no longer holds.
+            ServerMessage::Hello(_) | ServerMessage::Snapshot(Snapshot { reset: true, .. }) => {
+                self.history.borrow_mut().clear();
+            }
             _ => {}
+        }
+        let hello = matches!(message, ServerMessage::Hello(_));
+        if hello {
+            count_metric("sessions");
         }
         let mut updates = Updates::default();
         self.view.borrow_mut().apply(message, &mut updates);
-        if !updates.tick_times.is_empty() {
+        if !updates.ticks.is_empty() {
             let now = wall_clock();
             let mut latency = self.latency.borrow_mut();
-            for &ts in &updates.tick_times {
+            for &(_, ts) in &updates.ticks {
                 latency.record((now - ts as f64).max(0.0));
             }
             self.rate
                 .borrow_mut()
-                .record(page_clock(), updates.tick_times.len() as u32);
+                .record(page_clock(), updates.ticks.len() as u32);
             self.ticks_applied
-                .set(self.ticks_applied.get() + updates.tick_times.len() as u64);
+                .set(self.ticks_applied.get() + updates.ticks.len() as u64);
         }
+        self.display
+            .borrow_mut()
+            .observe(&updates, hello, &self.view.borrow(), page_clock());
         let on_chart = self.chart_indices();
         {
             let mut pending = self.pending.borrow_mut();
@@ -149,24 +191,28 @@ impl Dashboard {
         self.invalidate_chart();
     }
 
-    /// Repaints the chart on the next frame (after a selection, interval or size change).
+    /// Repaints the chart on the next frame (after a selection, interval or size change), even
+    /// while the display is paused.
     pub fn invalidate_chart(self: &Rc<Self>) {
-        self.pending.borrow_mut().chart = true;
+        self.pending.borrow_mut().repaint = true;
         self.request_frame();
     }
 
-    /// Refreshes the latency and rate figures periodically, for the life of the page.
+    /// Refreshes the latency and rate figures periodically (as the pace allows), for the life
+    /// of the page.
     pub fn start_meters(self: &Rc<Self>) {
         let dashboard = Rc::clone(self);
         let refresh = move || {
             let signals = dashboard.signals;
-            let latency = dashboard.latency.borrow();
-            signals
-                .latency
-                .set(latency.percentile(50.0).zip(latency.percentile(99.0)));
-            signals
-                .tick_rate
-                .set(dashboard.rate.borrow_mut().per_second(page_clock()));
+            if dashboard.meters_due() {
+                let latency = dashboard.latency.borrow();
+                signals
+                    .latency
+                    .set(latency.percentile(50.0).zip(latency.percentile(99.0)));
+                signals
+                    .tick_rate
+                    .set(dashboard.rate.borrow_mut().per_second(page_clock()));
+            }
             let anomalies = dashboard.view.borrow().anomalies();
             publish_metric("gaps", anomalies.gaps as f64);
             publish_metric("duplicates", anomalies.duplicates as f64);
@@ -194,14 +240,14 @@ impl Dashboard {
         request_animation_frame(move || dashboard.render());
     }
 
-    /// One animation frame: publish changed rows, repaint the chart if needed.
-    fn render(&self) {
-        let Pending {
-            rows,
-            universe,
-            chart,
-            ..
-        } = std::mem::take(&mut *self.pending.borrow_mut());
+    /// One animation frame: publish changed rows, repaint the chart if needed; nothing while
+    /// the tab is hidden, and new data only when the pace allows (see [`display`]).
+    fn render(self: &Rc<Self>) {
+        let Some(frame) = self.take_pending() else {
+            return;
+        };
+        let (rows, universe, chart) = (&frame.rows, frame.universe, frame.chart);
+        let now = page_clock();
         let view = self.view.borrow();
         if universe {
             let new_rows = view
@@ -211,14 +257,19 @@ impl Dashboard {
                 .map(|(index, info)| Row {
                     info: info.clone(),
                     quote: RwSignal::new(view.quote_row(index)),
+                    listed: RwSignal::new(view.is_listed(index)),
+                    stale: RwSignal::new(false),
+                    sparkline: RwSignal::new(String::new()),
                 })
                 .collect::<Vec<_>>();
-            let keep_selection = self.selected_index().is_some();
+            let keep_selection = self.selected_index().is_some_and(|i| view.is_listed(i));
             if !keep_selection {
+                let first_listed = (0..view.symbols().len()).find(|&i| view.is_listed(i));
                 self.signals
                     .selected
-                    .set(view.symbols().first().map(|info| info.symbol.clone()));
+                    .set(first_listed.map(|i| view.symbols()[i].symbol.clone()));
             }
+            self.display.borrow_mut().resize(new_rows.len());
             self.signals.rows.set(new_rows);
         } else if !rows.is_empty() {
             let quotes: Vec<_> = self.signals.rows.with_untracked(|signal_rows| {
@@ -226,10 +277,12 @@ impl Dashboard {
                     .filter_map(|&index| Some((index, signal_rows.get(index)?.quote)))
                     .collect()
             });
+            let mut display = self.display.borrow_mut();
             for (index, quote) in quotes {
-                quote.set(view.quote_row(index));
+                quote.set(display.shown_quote(index, view.quote_row(index), now));
             }
         }
+        self.refresh_sparklines(&view, &frame, now);
         if chart || universe {
             self.paint_chart(&view);
         }
@@ -263,4 +316,9 @@ pub(crate) fn read_metric(name: &str) -> f64 {
         .and_then(|object| js_sys::Reflect::get(&object, &JsValue::from_str(name)).ok())
         .and_then(|value| value.as_f64())
         .unwrap_or(0.0)
+}
+
+/// Adds one to `window.__ticker[name]`.
+pub(crate) fn count_metric(name: &str) {
+    publish_metric(name, read_metric(name) + 1.0);
 }

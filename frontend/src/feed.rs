@@ -6,15 +6,25 @@
 //! client, see `ticker_shared::backoff`), shows "reconnecting in N s", and waits for the browser
 //! to be online. Every new session continues from the dashboard's last sequence numbers, so a
 //! reconnect or a change of transport loses and repeats nothing.
+//!
+//! The page talks to the loop through [`Command`]s: messages to send (the watchlist's
+//! subscribe and unsubscribe) and connection checks (the tab became visible, the machine woke
+//! up), which a session answers by proving its link alive within [`CHECK_DEADLINE_MS`] or
+//! ending, and which cut a backoff wait short.
 
 mod events;
 mod socket;
 
-use std::{rc::Rc, time::Duration};
+use std::{pin::pin, rc::Rc, time::Duration};
 
+use futures_channel::mpsc::UnboundedReceiver;
+use futures_util::{
+    StreamExt,
+    future::{Either, select},
+};
 use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
-use ticker_shared::backoff::Backoff;
+use ticker_shared::{ClientMessage, backoff::Backoff};
 
 use crate::{
     dashboard::Dashboard,
@@ -29,6 +39,51 @@ const DEFAULT_HEARTBEAT_MS: u64 = 5_000;
 const SILENT_HEARTBEATS: f64 = 3.0;
 /// How often to check whether the browser is back online.
 const ONLINE_POLL_MS: u32 = 1_000;
+/// How long a connection check waits for proof that the link is alive before it gives up on
+/// it: far less than the watchdog's [`SILENT_HEARTBEATS`], because a check is asked for only
+/// when the link is likely dead (the page was hidden, or the machine slept).
+pub const CHECK_DEADLINE_MS: u32 = 2_000;
+
+/// What the page asks of the connection loop.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Send this on the live session. Without one it is dropped: the next session subscribes
+    /// or resumes from the dashboard's state, which already includes the change.
+    Send(ClientMessage),
+    /// Check the link now; a dead one ends its session, a backoff wait ends early.
+    Check(CheckReason),
+}
+
+/// Why a connection check was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckReason {
+    /// The tab became visible again.
+    Visible,
+    /// The wall clock jumped: the machine slept.
+    Wake,
+}
+
+impl CheckReason {
+    /// The name of the page figure that counts these checks.
+    pub fn metric(self) -> &'static str {
+        match self {
+            CheckReason::Visible => "visibleChecks",
+            CheckReason::Wake => "wakeChecks",
+        }
+    }
+}
+
+/// The loop's end of the command channel.
+pub type Commands = UnboundedReceiver<Command>;
+
+/// The next command. The dashboard holds the sender as long as the page (and so the feed)
+/// lives, so the channel does not close; if it did, this waits forever rather than spin a loop.
+async fn next_command(commands: &mut Commands) -> Command {
+    match commands.next().await {
+        Some(command) => command,
+        None => std::future::pending().await,
+    }
+}
 
 /// The page's origin as `(scheme, host)`: `("https:", "example.com:8443")`.
 fn origin() -> (String, String) {
@@ -61,6 +116,10 @@ fn browser_online() -> bool {
 }
 
 async fn run(dashboard: Rc<Dashboard>) {
+    let Some(mut commands) = dashboard.take_commands() else {
+        tracing::error!("the feed was started twice");
+        return;
+    };
     let signals = dashboard.signals();
     let mut policy = TransportPolicy::default();
     let mut backoff = Backoff::default();
@@ -73,8 +132,12 @@ async fn run(dashboard: Rc<Dashboard>) {
         signals.transport.set(transport);
         signals.status.set(ConnectionStatus::Connecting);
         let end = match transport {
-            Transport::WebSocket => socket::session(&dashboard, &socket_url(), &mut backoff).await,
-            Transport::EventStream => events::session(&dashboard, &mut backoff).await,
+            Transport::WebSocket => {
+                socket::session(&dashboard, &socket_url(), &mut backoff, &mut commands).await
+            }
+            Transport::EventStream => {
+                events::session(&dashboard, &mut backoff, &mut commands).await
+            }
         };
         match &end {
             SessionEnd::NotOpened(reason) => {
@@ -84,6 +147,7 @@ async fn run(dashboard: Rc<Dashboard>) {
                 tracing::info!(transport = transport.key(), %reason, "connection ended")
             }
             SessionEnd::UpgradeAvailable => tracing::info!("WebSockets work again; switching back"),
+            SessionEnd::Reopen(reason) => tracing::info!(%reason, "reopening"),
         }
         let next = policy.after(&end);
         if next.transport != transport {
@@ -95,13 +159,14 @@ async fn run(dashboard: Rc<Dashboard>) {
         }
         if next.back_off {
             let delay = backoff.next_delay(js_sys::Math::random());
-            count_down(&dashboard, delay).await;
+            count_down(&dashboard, delay, &mut commands).await;
         }
     }
 }
 
-/// Shows "reconnecting in N s" while waiting `delay`.
-async fn count_down(dashboard: &Dashboard, delay: Duration) {
+/// Shows "reconnecting in N s" while waiting `delay`; a connection check ends the wait at once
+/// (the user is looking, or the machine just woke: no reason to wait out a long backoff).
+async fn count_down(dashboard: &Dashboard, delay: Duration, commands: &mut Commands) {
     let status = dashboard.signals().status;
     let mut left = delay.as_millis() as u32;
     while left > 0 {
@@ -112,7 +177,14 @@ async fn count_down(dashboard: &Dashboard, delay: Duration) {
             0 => 1_000,
             part => part,
         };
-        TimeoutFuture::new(step).await;
+        let mut timeout = TimeoutFuture::new(step);
+        loop {
+            match select(&mut timeout, pin!(next_command(commands))).await {
+                Either::Left(_) => break,
+                Either::Right((Command::Check(_), _)) => return,
+                Either::Right((Command::Send(_), _)) => continue,
+            }
+        }
         left -= step;
     }
 }

@@ -5,6 +5,7 @@ use ticker_shared::{Interval, Symbol, SymbolInfo};
 
 use crate::{
     chart::ChartKind,
+    pace::Pace,
     state::{Anomalies, QuoteRow},
     theme::{Theme, ThemeChoice},
     transport::Transport,
@@ -48,13 +49,20 @@ impl ConnectionStatus {
     }
 }
 
-/// One watchlist row: static facts plus a signal of live figures.
+/// One row of the server's symbols: static facts plus signals of live figures.
 #[derive(Debug, Clone)]
 pub struct Row {
     /// Symbol, name and reference price.
     pub info: SymbolInfo,
     /// Live figures; `None` until the symbol trades.
     pub quote: RwSignal<Option<QuoteRow>>,
+    /// Whether the watchlist shows it.
+    pub listed: RwSignal<bool>,
+    /// No tick for much longer than this symbol's usual spacing.
+    pub stale: RwSignal<bool>,
+    /// The session's prices as SVG markup ([`crate::sparkline::Sparkline::to_svg`]), redrawn
+    /// at most once a second; empty until there are two closes.
+    pub sparkline: RwSignal<String>,
 }
 
 /// Puts `value` in `signal` only if it differs, so readers rerun only on a real change.
@@ -75,7 +83,7 @@ pub struct Signals {
     pub status: RwSignal<ConnectionStatus>,
     /// The transport in use (or being tried).
     pub transport: RwSignal<Transport>,
-    /// Watchlist rows, in server order.
+    /// Every symbol the server offers, in server order (the watchlist shows the listed ones).
     pub rows: RwSignal<Vec<Row>>,
     /// The symbol shown in the chart.
     pub selected: RwSignal<Option<Symbol>>,
@@ -99,6 +107,10 @@ pub struct Signals {
     pub theme_choice: RwSignal<ThemeChoice>,
     /// The theme in effect (the chart paints with its palette).
     pub theme: RwSignal<Theme>,
+    /// How fast moving content updates: live, slow or paused.
+    pub pace: RwSignal<Pace>,
+    /// What the polite live region says about the selected symbol (throttled).
+    pub announcement: RwSignal<String>,
 }
 
 impl Signals {
@@ -119,6 +131,8 @@ impl Signals {
             anomalies: RwSignal::new(Anomalies::default()),
             theme_choice: RwSignal::new(ThemeChoice::System),
             theme: RwSignal::new(Theme::Dark),
+            pace: RwSignal::new(Pace::Live),
+            announcement: RwSignal::new(String::new()),
         }
     }
 }

@@ -4,18 +4,24 @@
 //! at every interval) and reports what changed and what to send back. It enforces the client's
 //! half of gap-free delivery: a tick is applied only if its sequence number is exactly one more
 //! than the last; a duplicate is dropped; a gap is never papered over but triggers a `resume`
-//! for that symbol, and ticks are held back until the missing ones arrive. No I/O here: the
-//! module is unit-tested natively.
+//! for that symbol, and ticks are held back until the missing ones arrive. It also knows which
+//! symbols the watchlist lists ([`Watched`]): the subscription and every resume cover exactly
+//! those. No I/O here: the module is unit-tested natively.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use ticker_shared::{
-    CandleSeries, CandleUpdate, ClientMessage, Hello, Interval, MAX_SYMBOLS_PER_REQUEST, Price,
-    ResumeCursor, ServerMessage, Snapshot, Symbol, SymbolInfo, SymbolList, Tick,
+    CandleSeries, CandleUpdate, ClientMessage, Hello, HistoryPage, Interval,
+    MAX_SYMBOLS_PER_REQUEST, Price, ResumeCursor, ServerMessage, Snapshot, Symbol, SymbolInfo,
+    SymbolList, Tick,
 };
 
-/// Candles kept per symbol and interval; bounds memory however long the page stays open.
-pub const CANDLES_KEPT: usize = 720;
+use crate::watched::Watched;
+
+/// Candles kept per symbol and interval, live ones and those loaded by scrolling back
+/// together; bounds memory however long the page stays open (at 48 bytes a candle, under
+/// 400 KB per symbol for all four intervals).
+pub const CANDLES_KEPT: usize = 2_000;
 
 /// Which way the last trade moved the price.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -123,8 +129,8 @@ pub struct Updates {
     pub universe: bool,
     /// Messages to send to the server, in order.
     pub outgoing: Vec<ClientMessage>,
-    /// Server timestamps of the ticks applied, for the latency figure.
-    pub tick_times: Vec<i64>,
+    /// The ticks applied: symbol index and server timestamp (for latency and staleness).
+    pub ticks: Vec<(usize, i64)>,
 }
 
 /// The client's market state.
@@ -136,12 +142,56 @@ pub struct MarketView {
     ids: HashMap<Symbol, usize>,
     books: Vec<Book>,
     anomalies: Anomalies,
+    watched: Watched,
+    /// The watchlist as last stored, read against the symbols of each new server universe.
+    stored_watchlist: Option<String>,
 }
 
 impl MarketView {
     /// An empty view, before any `hello`.
     pub fn new() -> Self {
         MarketView::default()
+    }
+
+    /// An empty view that will list the symbols of `stored` (see [`Watched::from_stored`]).
+    pub fn with_watchlist(stored: Option<String>) -> Self {
+        MarketView {
+            stored_watchlist: stored,
+            ..MarketView::default()
+        }
+    }
+
+    /// Whether the watchlist lists the symbol at `index`.
+    pub fn is_listed(&self, index: usize) -> bool {
+        self.watched.is_listed(index)
+    }
+
+    /// The watchlist as it is kept across reloads.
+    pub fn watchlist_text(&self) -> String {
+        self.watched.to_stored(&self.symbols)
+    }
+
+    /// Lists or unlists the symbol at `index`; the `subscribe` or `unsubscribe` to send, or
+    /// `None` when nothing changes (already so, unknown, or the last listed symbol).
+    pub fn set_listed(&mut self, index: usize, listed: bool) -> Option<ClientMessage> {
+        if !self.watched.set(index, listed) {
+            return None;
+        }
+        self.stored_watchlist = Some(self.watchlist_text());
+        let symbols = SymbolList::Only(vec![self.symbols[index].symbol.clone()]);
+        Some(if listed {
+            ClientMessage::Subscribe { symbols }
+        } else {
+            ClientMessage::Unsubscribe { symbols }
+        })
+    }
+
+    /// The listed symbols as `/sse`'s `symbols` parameter: `*` for all.
+    pub fn subscription_query(&self) -> String {
+        if self.watched.is_everything() {
+            return "*".to_owned();
+        }
+        self.watchlist_text()
     }
 
     /// The symbols offered, in server order.
@@ -165,17 +215,22 @@ impl MarketView {
     }
 
     /// Where this view stands, to continue from after a reconnect: the instance and the last
-    /// sequence number of every symbol; `None` before any tick was applied (then there is
-    /// nothing to continue and the client simply subscribes).
+    /// sequence number of every listed symbol; `None` before any tick was applied (then there
+    /// is nothing to continue and the client simply subscribes).
     pub fn resume_cursor(&self) -> Option<ResumeCursor> {
         let instance_id = self.instance_id.clone()?;
-        if !self.books.iter().any(|book| book.last_seq > 0) {
+        let listed = || {
+            self.symbols
+                .iter()
+                .zip(&self.books)
+                .enumerate()
+                .filter(|(index, _)| self.watched.is_listed(*index))
+                .map(|(_, entry)| entry)
+        };
+        if !listed().any(|(_, book)| book.last_seq > 0) {
             return None;
         }
-        let last_seq = self
-            .symbols
-            .iter()
-            .zip(&self.books)
+        let last_seq = listed()
             .map(|(info, book)| (info.symbol.clone(), book.last_seq))
             .collect();
         Some(ResumeCursor {
@@ -239,6 +294,21 @@ impl MarketView {
         }
     }
 
+    /// Puts a history page's candles in front of those held of its symbol and interval;
+    /// returns the symbol's index and how many candles were added (none for an unknown symbol).
+    pub fn prepend_history(&mut self, page: &HistoryPage) -> (Option<usize>, usize) {
+        let Some(index) = self.index_of(page.symbol.as_str()) else {
+            return (None, 0);
+        };
+        let position = Interval::ALL.iter().position(|&i| i == page.interval);
+        let added = position
+            .and_then(|p| self.books[index].series.get_mut(p))
+            .map_or(0, |series| {
+                series.prepend_older(page.candles.iter().copied())
+            });
+        (Some(index), added)
+    }
+
     /// Replaces a candle with the server's final version of it.
     fn on_candle(&mut self, update: CandleUpdate, updates: &mut Updates) {
         if let Some(index) = self.index_of(update.symbol.as_str()) {
@@ -252,7 +322,8 @@ impl MarketView {
     }
 
     /// On (re)connect: keep the books if the server offers the same symbols and ask to resume
-    /// from the last sequence numbers; otherwise start over and subscribe to everything.
+    /// the listed symbols from their last sequence numbers; otherwise start over and subscribe
+    /// to the listed symbols (the stored watchlist read against the new universe).
     fn on_hello(&mut self, hello: Hello, updates: &mut Updates) {
         let same_symbols = self.symbols.len() == hello.symbols.len()
             && self
@@ -278,10 +349,22 @@ impl MarketView {
                     .map(|(i, info)| (info.symbol.clone(), i))
                     .collect();
                 self.books = hello.symbols.iter().map(|_| Book::new()).collect();
+                self.watched =
+                    Watched::from_stored(self.stored_watchlist.as_deref(), &hello.symbols);
                 updates.universe = true;
-                updates.outgoing.push(ClientMessage::Subscribe {
-                    symbols: SymbolList::All,
-                });
+                if self.watched.is_everything() {
+                    updates.outgoing.push(ClientMessage::Subscribe {
+                        symbols: SymbolList::All,
+                    });
+                } else {
+                    let listed: Vec<Symbol> =
+                        self.watched.symbols(&hello.symbols).cloned().collect();
+                    for chunk in listed.chunks(MAX_SYMBOLS_PER_REQUEST) {
+                        updates.outgoing.push(ClientMessage::Subscribe {
+                            symbols: SymbolList::Only(chunk.to_vec()),
+                        });
+                    }
+                }
             }
         }
         self.symbols = hello.symbols;
@@ -352,7 +435,7 @@ impl MarketView {
             series.apply_tick(&tick);
         }
         book.last_seq = tick.seq;
-        updates.tick_times.push(tick.ts);
+        updates.ticks.push((index, tick.ts));
         book.quote = Some(tick);
         updates.changed.insert(index);
     }
@@ -482,7 +565,7 @@ mod tests {
         );
         assert_eq!((seqs(&view, "AAPL"), seqs(&view, "MSFT")), (11, 1));
         assert_eq!(updates.changed, BTreeSet::from([0, 1]));
-        assert_eq!(updates.tick_times, vec![11_000, 1_000]);
+        assert_eq!(updates.ticks, vec![(0, 11_000), (1, 1_000)]);
         let row = view.quote_row(0).unwrap();
         assert_eq!(
             (row.last, row.change, row.change_bps),
@@ -660,6 +743,63 @@ mod tests {
             view.book(0).unwrap().series(Interval::S1).last(),
             Some(&final_candle),
             "the final candle wins over the one the tick built"
+        );
+    }
+
+    #[test]
+    fn the_subscription_and_every_resume_cover_exactly_the_listed_symbols() {
+        let mut view = MarketView::with_watchlist(Some("MSFT,NVDA".into()));
+        let mut updates = Updates::default();
+        view.apply(hello("one", &["AAPL", "MSFT", "NVDA"]), &mut updates);
+        let only = |symbols: &[&str]| {
+            SymbolList::Only(symbols.iter().map(|s| Symbol::new(s).unwrap()).collect())
+        };
+        assert_eq!(
+            updates.outgoing,
+            vec![ClientMessage::Subscribe {
+                symbols: only(&["MSFT", "NVDA"])
+            }]
+        );
+        assert_eq!(view.subscription_query(), "MSFT,NVDA");
+        for symbol in ["MSFT", "NVDA"] {
+            view.apply(
+                snapshot(symbol, Some(tick(symbol, 5, 10_000)), false),
+                &mut updates,
+            );
+        }
+        // Unlisting and listing answer with the message to send; the last one stays.
+        assert_eq!(
+            view.set_listed(2, false),
+            Some(ClientMessage::Unsubscribe {
+                symbols: only(&["NVDA"])
+            })
+        );
+        assert_eq!(view.set_listed(1, false), None, "the last listed symbol");
+        assert_eq!(
+            view.set_listed(0, true),
+            Some(ClientMessage::Subscribe {
+                symbols: only(&["AAPL"])
+            })
+        );
+        assert_eq!(view.watchlist_text(), "AAPL,MSFT");
+        assert_eq!(
+            view.resume_cursor().unwrap().to_string(),
+            "one/AAPL:0,MSFT:5",
+            "the resume names the listed symbols only"
+        );
+        let mut updates = Updates::default();
+        view.apply(hello("one", &["AAPL", "MSFT", "NVDA"]), &mut updates);
+        assert!(
+            matches!(&updates.outgoing[..], [ClientMessage::Resume { last_seq, .. }] if last_seq.len() == 2)
+        );
+        // A new universe reads the list as it was last changed.
+        let mut updates = Updates::default();
+        view.apply(hello("two", &["NVDA", "MSFT"]), &mut updates);
+        assert_eq!(
+            updates.outgoing,
+            vec![ClientMessage::Subscribe {
+                symbols: only(&["MSFT"])
+            }]
         );
     }
 }

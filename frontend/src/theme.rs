@@ -89,17 +89,12 @@ impl Theme {
 
 /// The stored choice (the system's when nothing is stored or storage is unavailable).
 pub fn stored_choice() -> ThemeChoice {
-    storage()
-        .and_then(|storage| storage.get_item(STORAGE_KEY).ok().flatten())
-        .map_or(ThemeChoice::System, |text| ThemeChoice::parse(&text))
+    crate::storage::load(STORAGE_KEY).map_or(ThemeChoice::System, |text| ThemeChoice::parse(&text))
 }
 
 /// Keeps `choice` for the next visit and applies it to the page.
 pub fn store_and_apply(choice: ThemeChoice, effective: Theme) {
-    if let Some(storage) = storage() {
-        // Storage can be full or forbidden (private mode); the choice then lasts this visit.
-        let _ = storage.set_item(STORAGE_KEY, choice.key());
-    }
+    crate::storage::save(STORAGE_KEY, choice.key());
     apply(choice, effective);
 }
 
@@ -124,10 +119,6 @@ pub fn system_dark_query() -> Option<web_sys::MediaQueryList> {
         .match_media("(prefers-color-scheme: dark)")
         .ok()
         .flatten()
-}
-
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
 }
 
 #[cfg(test)]

@@ -50,6 +50,9 @@ pub enum SessionEnd {
     Ended(String),
     /// On the event stream, a probe found that the WebSocket opens again.
     UpgradeAvailable,
+    /// It was fine but must be reopened at once on the same transport: the event stream's
+    /// subscription is in its URL, so a change of the watchlist opens a new stream.
+    Reopen(String),
 }
 
 /// What to do after a session ended.
@@ -87,6 +90,7 @@ impl TransportPolicy {
     /// Records how the session on the current transport ended and decides the next attempt.
     pub fn after(&mut self, end: &SessionEnd) -> Next {
         let back_off = match (self.current, end) {
+            (_, SessionEnd::Reopen(_)) => false,
             (Transport::WebSocket, SessionEnd::NotOpened(_)) => {
                 self.websocket_failures += 1;
                 if self.websocket_failures >= WEBSOCKET_FAILURES_BEFORE_FALLBACK {
@@ -177,6 +181,22 @@ mod tests {
             next,
             Next {
                 transport: Transport::WebSocket,
+                back_off: false
+            }
+        );
+    }
+
+    #[test]
+    fn a_reopen_stays_on_the_transport_without_waiting() {
+        let mut policy = TransportPolicy::default();
+        for _ in 0..WEBSOCKET_FAILURES_BEFORE_FALLBACK {
+            policy.after(&not_opened());
+        }
+        let next = policy.after(&SessionEnd::Reopen("watchlist changed".into()));
+        assert_eq!(
+            next,
+            Next {
+                transport: Transport::EventStream,
                 back_off: false
             }
         );

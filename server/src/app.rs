@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use crate::{
+    admin::{self, Stalls},
     admission::{ConnectionLimits, ConnectionPermit, OriginPolicy, Refusal},
     config::Config,
     feed::unix_millis,
@@ -128,6 +129,8 @@ pub struct AppState {
     pub admission: Admission,
     /// Whether `/echo` is routed (conformance tests only).
     pub echo_route: bool,
+    /// The symbols whose feed is stalled, when the admin routes are on (`--enable-admin`).
+    pub stalls: Option<Arc<Stalls>>,
     /// Counters.
     pub metrics: Arc<Metrics>,
     /// Cancelled on shutdown: every connection then closes with 1001.
@@ -154,6 +157,7 @@ impl AppState {
             limits,
             admission,
             echo_route: false,
+            stalls: None,
             metrics,
             shutdown: CancellationToken::new(),
             connection_closed: Notify::new(),
@@ -195,10 +199,11 @@ impl AppState {
     }
 }
 
-/// Registers every route: `/ws`, `/sse`, `/healthz`, `/metrics`, `/echo` when enabled, and
-/// the frontend at `/`.
+/// Registers every route: `/ws`, `/sse`, `/healthz`, `/metrics`, `/echo` and `/admin/…` when
+/// enabled, and the frontend at `/`.
 pub fn routes(config: &mut web::ServiceConfig, state: web::Data<AppState>, static_dir: &Path) {
     let echo_route = state.echo_route;
+    let admin = state.stalls.is_some();
     config
         .app_data(state)
         .route("/ws", web::get().to(ws::upgrade))
@@ -207,6 +212,9 @@ pub fn routes(config: &mut web::ServiceConfig, state: web::Data<AppState>, stati
         .route("/metrics", web::get().to(metrics));
     if echo_route {
         config.route("/echo", web::get().to(ws::echo));
+    }
+    if admin {
+        config.configure(admin::routes);
     }
     if static_dir.join("index.html").is_file() {
         config.service(

@@ -127,6 +127,12 @@ pub struct Config {
     #[arg(long, env = "TICKER_ECHO_ROUTE")]
     pub echo_route: bool,
 
+    /// Also serve the test knobs `POST /admin/stall/{symbol}` and `POST /admin/unstall/{symbol}`,
+    /// which stop and resume the feed of one symbol (for the browser test of staleness). Off by
+    /// default; never enable it on a public server.
+    #[arg(long, env = "TICKER_ENABLE_ADMIN")]
+    pub enable_admin: bool,
+
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "TICKER_WORKERS")]
     pub workers: Option<usize>,

@@ -8,7 +8,7 @@ use std::{
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use crate::{bus::MarketBus, simulator::Simulator};
+use crate::{admin::StallGate, bus::MarketBus, simulator::Simulator};
 
 /// The wall clock in Unix milliseconds.
 pub fn unix_millis() -> i64 {
@@ -23,8 +23,14 @@ pub fn unix_millis() -> i64 {
 const CATCH_UP_BURST: usize = 64;
 
 /// Publishes every tick when the wall clock reaches its timestamp, until `stop` is cancelled.
-/// Ticks whose time has already passed (after a stall) are published at once, in order.
-pub async fn run(mut simulator: Simulator, bus: Arc<dyn MarketBus>, stop: CancellationToken) {
+/// Ticks whose time has already passed (after a stall) are published at once, in order. With a
+/// `gate` (`--enable-admin`), the ticks of stalled symbols are withheld.
+pub async fn run(
+    mut simulator: Simulator,
+    bus: Arc<dyn MarketBus>,
+    mut gate: Option<StallGate>,
+    stop: CancellationToken,
+) {
     while let Some(due) = simulator.next_due() {
         let wait = due - unix_millis();
         if wait > 0 {
@@ -34,7 +40,12 @@ pub async fn run(mut simulator: Simulator, bus: Arc<dyn MarketBus>, stop: Cancel
                 () = stop.cancelled() => break,
             }
         }
-        for (published, tick) in simulator.ticks_until(unix_millis()).enumerate() {
+        let due = simulator.ticks_until(unix_millis());
+        let passed = due.filter_map(|tick| match &mut gate {
+            Some(gate) => gate.pass(tick),
+            None => Some(tick),
+        });
+        for (published, tick) in passed.enumerate() {
             bus.publish(tick);
             // A long catch-up (right after a large backfill, or after the process was paused)
             // must not outrun the bus: let the hub, on the same thread, read between bursts.
@@ -69,7 +80,7 @@ mod tests {
         let bus = Arc::new(InProcessBus::new(256));
         let mut subscription = bus.subscribe();
         let stop = CancellationToken::new();
-        let feed = tokio::spawn(run(simulator, bus.clone(), stop.clone()));
+        let feed = tokio::spawn(run(simulator, bus.clone(), None, stop.clone()));
         let mut read = 0;
         while read < 25_000 {
             match subscription.next().await {

@@ -15,10 +15,12 @@
 //! - [`app`]: HTTP routes, shared state, health, metrics and static files.
 //! - [`admission`]: the Origin check and connection limits applied at the handshake.
 //! - [`config`]: command-line flags and environment variables. [`tls`]: `wss://` certificates.
+//! - [`admin`]: test knobs (`--enable-admin`): stall one symbol's feed.
 //! - [`universe`], [`metrics`]: symbol ids and counters.
 //!
 //! [`run`] wires them together; `main.rs` only parses the configuration and waits for a signal.
 
+pub mod admin;
 pub mod admission;
 pub mod alert;
 pub mod app;
@@ -102,8 +104,12 @@ pub async fn run(
         window: config.batch_window,
     };
     let (hub, hub_task) = hub::spawn(market, bus.subscribe(), batching, metrics.clone());
+    let stalls = config
+        .enable_admin
+        .then(|| admin::Stalls::new(universe.clone()));
+    let gate = stalls.as_ref().map(admin::Stalls::gate);
     let stop_feed = CancellationToken::new();
-    let feed_task = tokio::spawn(feed::run(simulator, bus.clone(), stop_feed.clone()));
+    let feed_task = tokio::spawn(feed::run(simulator, bus.clone(), gate, stop_feed.clone()));
 
     let mut state = AppState::new(
         universe,
@@ -114,6 +120,7 @@ pub async fn run(
         metrics.clone(),
     );
     state.echo_route = config.echo_route;
+    state.stalls = stalls;
     let state = web::Data::new(state);
     let address = listener.local_addr()?;
     let tls = match (&config.tls_cert, &config.tls_key) {

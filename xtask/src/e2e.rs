@@ -7,7 +7,8 @@
 //! back to Server-Sent Events and returns to the WebSocket once allowed. It saves
 //! `docs/screenshot.png` and prints the page's own measurements (time to first painted tick,
 //! latency, tick rate, frame times and long tasks at 50 symbols × 10 ticks/s, fallback and
-//! upgrade times).
+//! upgrade times). The steps of the watchlist and accessibility features live in `e2e/`, one
+//! module each, called from [`scenario`].
 
 use std::{
     path::{Path, PathBuf},
@@ -15,7 +16,13 @@ use std::{
     time::Duration,
 };
 
+mod cdp;
 mod chart;
+mod keys;
+mod lifecycle;
+mod motion;
+mod staleness;
+mod watchlist;
 
 use crate::blocker::WebSocketBlocker;
 use anyhow::{Context, Result, bail, ensure};
@@ -99,6 +106,8 @@ impl Server {
                 "50",
                 "--tick-rate",
                 "10",
+                // The test knob that stalls one symbol's feed (staleness).
+                "--enable-admin",
             ])
             .arg("--static-dir")
             .arg(static_dir)
@@ -366,6 +375,19 @@ async fn wait_for_page(
     wait_for(what, || page(client), check).await
 }
 
+/// Runs `script` (with `args`) until what it returns passes `check`, failing after
+/// [`DEADLINE`]; returns that value.
+async fn wait_for_script(
+    client: &Client,
+    what: &str,
+    script: &str,
+    args: Vec<Value>,
+    check: impl Fn(&Value) -> bool,
+) -> Result<Value> {
+    let read = || async { Ok(client.execute(script, args.clone()).await?) };
+    wait_for(what, read, check).await
+}
+
 /// The watchlist's rows in the page state, top to bottom.
 fn rows(state: &Value) -> impl Iterator<Item = &Value> {
     state["rows"].as_array().into_iter().flatten()
@@ -461,6 +483,9 @@ async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<(
     themes(client, root, symbols).await?;
     sorting(client).await?;
     phone(client).await?;
+    let watchlist = watchlist::check(client, symbols).await?;
+    let staleness = staleness::check(client).await?;
+    let motion = motion::check(client).await?;
 
     let exit_time = server.terminate().await?;
     wait_for_page(client, "the app notices the server is gone", |s| {
@@ -479,6 +504,7 @@ async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<(
     println!("e2e | reconnected to the restarted server and reset cleanly");
 
     let fallback = sse_fallback(client, server.port, symbols).await?;
+    let lifecycle = lifecycle::check(client, server.port, symbols).await?;
 
     let report = json!({
         "first_tick_paint_ms": measured["firstTickPaintMs"],
@@ -491,6 +517,10 @@ async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<(
         "resets_after_restart": resumed["resets"],
         "exit_after_sigterm_ms": exit_time.as_millis() as u64,
         "sse_fallback": fallback,
+        "watchlist": watchlist,
+        "staleness": staleness,
+        "motion": motion,
+        "hidden_tab_and_wake": lifecycle,
     });
     std::fs::write(
         root.join("target/e2e-report.json"),

@@ -23,6 +23,7 @@ mod e2e;
 mod fuzz;
 mod setup;
 mod size;
+mod zombie;
 
 use std::path::{Path, PathBuf};
 

@@ -98,12 +98,12 @@ impl ChartControl {
     pub fn key(&mut self, key: &str, shift: bool, shown: &Shown) -> bool {
         let step = if shift { BIG_STEP } else { 1 };
         match key {
-            "ArrowLeft" => self.move_cursor(shown, |index, _| index.saturating_sub(step)),
-            "ArrowRight" => self.move_cursor(shown, |index, len| (index + step).min(len - 1)),
-            "Home" => self.move_cursor(shown, |_, _| 0),
+            "ArrowLeft" => self.move_cursor(shown, true, |index, _| index.saturating_sub(step)),
+            "ArrowRight" => self.move_cursor(shown, true, |index, len| (index + step).min(len - 1)),
+            "Home" => self.move_cursor(shown, false, |_, _| 0),
             "End" => {
                 self.viewport.back_to_live();
-                self.move_cursor(shown, |_, len| len - 1);
+                self.move_cursor(shown, false, |_, len| len - 1);
             }
             "+" | "=" => self.zoom(ZOOM_STEP, shown.plot_width / 2.0, shown),
             "-" | "_" => self.zoom(1.0 / ZOOM_STEP, shown.plot_width / 2.0, shown),
@@ -115,9 +115,9 @@ impl ChartControl {
         true
     }
 
-    /// Moves the keyboard cursor to the candle `to(current index, count)` picks (from the
-    /// newest when there is no cursor yet) and scrolls it into view.
-    fn move_cursor(&mut self, shown: &Shown, to: impl Fn(usize, usize) -> usize) {
+    /// Moves the keyboard cursor to the candle `to(current index, count)` picks and scrolls it
+    /// into view. A `step` (an arrow) with no cursor yet only puts it on the newest candle.
+    fn move_cursor(&mut self, shown: &Shown, step: bool, to: impl Fn(usize, usize) -> usize) {
         let len = shown.starts.len();
         if len == 0 {
             return;
@@ -129,8 +129,12 @@ impl ChartControl {
                 .min(len - 1),
             _ => len - 1,
         };
-        let starting = !matches!(self.cursor, Cursor::Candle(_));
-        let index = if starting { current } else { to(current, len) };
+        let placed = matches!(self.cursor, Cursor::Candle(_));
+        let index = if step && !placed {
+            len - 1
+        } else {
+            to(current, len)
+        };
         let ts = shown.starts[index];
         self.cursor = Cursor::Candle(ts);
         self.viewport
@@ -201,6 +205,14 @@ mod tests {
         control.key("End", false, &shown);
         assert_eq!(control.cursor, Cursor::Candle(99_000));
         assert!(control.viewport.is_live());
+    }
+
+    #[test]
+    fn home_goes_to_the_oldest_candle_even_without_a_cursor() {
+        let shown = shown();
+        let mut control = ChartControl::default();
+        control.key("Home", false, &shown);
+        assert_eq!(control.cursor, Cursor::Candle(0));
     }
 
     #[test]

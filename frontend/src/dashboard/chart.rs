@@ -4,9 +4,9 @@
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use ticker_shared::CandleSeries;
+use ticker_shared::{CandleSeries, HistoryPage};
 
-use super::{Dashboard, page_clock, publish_metric, read_metric};
+use super::{Dashboard, count_metric, page_clock, publish_metric, read_metric};
 use crate::{
     chart::{Scene, control::Shown, layout, layout::PRICE_AXIS_WIDTH},
     components::chart::{paint, tooltip},
@@ -131,6 +131,34 @@ impl Dashboard {
         })
     }
 
+    /// Puts a page of older candles in place, and repaints if they belong on the chart.
+    pub(super) fn receive_history(self: &Rc<Self>, page: &HistoryPage) {
+        let (index, added) = self.view.borrow_mut().prepend_history(page);
+        self.history.borrow_mut().received(page, added);
+        let shown = page.interval == self.signals.interval.get_untracked()
+            && index.is_some_and(|i| self.chart_indices().contains(&i));
+        if added > 0 && shown {
+            self.invalidate_chart();
+        }
+    }
+
+    /// Asks for the candles before the oldest the selected symbol's series holds, when the
+    /// chart reaches back to it.
+    fn fetch_older(&self, view: &MarketView, main: &CandleSeries) {
+        let Some(symbol) = self
+            .selected_index()
+            .and_then(|i| view.symbols().get(i))
+            .map(|info| info.symbol.clone())
+        else {
+            return;
+        };
+        let request = self.history.borrow_mut().want_older(&symbol, main);
+        if let Some(request) = request {
+            count_metric("historyRequests");
+            self.send(request);
+        }
+    }
+
     /// Lays out and paints the chart, and updates the signals around it (the tooltip, "back
     /// to live").
     pub(super) fn paint_chart(&self, view: &MarketView) {
@@ -162,6 +190,9 @@ impl Dashboard {
             interval,
             signals.theme.get_untracked(),
         );
+        if let (Some(main), Some(true)) = (series.first(), frame.as_ref().map(|f| f.wants_older)) {
+            self.fetch_older(view, main);
+        }
         set_changed(signals.chart_live, control.viewport.is_live());
         let placed = frame.as_ref().and_then(|frame| {
             let x = frame.crosshair.as_ref()?.x;
@@ -191,6 +222,11 @@ impl Dashboard {
             f.candles.len().max(f.lines.first().map_or(0, Vec::len))
         });
         publish_metric("chartShown", drawn as f64);
+        if let Some(main) = series.first() {
+            publish_metric("chartHeld", main.len() as f64);
+            let oldest = main.iter().next().map_or(0.0, |c| c.start as f64);
+            publish_metric("chartOldestHeld", oldest);
+        }
         publish_metric(
             "chartLines",
             frame.as_ref().map_or(0, |f| f.lines.len()) as f64,

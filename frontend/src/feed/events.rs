@@ -6,9 +6,11 @@
 //! cannot send on this transport: the subscription is in the URL, and a gap (which the server's
 //! ordered stream should never produce) is repaired by reopening the stream from the cursor.
 //! Meanwhile a probe checks every [`UPGRADE_PROBE_INTERVAL_MS`] whether a WebSocket opens
-//! again; when one does, the session ends so the feed can switch back.
+//! again; when one does, the session ends so the feed can switch back. A change of the
+//! watchlist reopens the stream with the new symbols; a connection check, which cannot ping
+//! here, gives the stream one heartbeat interval (plus [`CHECK_DEADLINE_MS`]) to say anything.
 
-use std::{cell::Cell, rc::Rc};
+use std::{cell::Cell, pin::pin, rc::Rc};
 
 use futures_util::{
     StreamExt,
@@ -25,9 +27,12 @@ use ticker_shared::{
     sse::{EVENT_END, EVENT_HEARTBEAT},
 };
 
-use super::{DEFAULT_HEARTBEAT_MS, SILENT_HEARTBEATS, ended, socket};
+use super::{
+    CHECK_DEADLINE_MS, Command, Commands, DEFAULT_HEARTBEAT_MS, SILENT_HEARTBEATS, ended,
+    next_command, socket,
+};
 use crate::{
-    dashboard::{Dashboard, wall_clock},
+    dashboard::{Dashboard, count_metric, page_clock},
     signals::ConnectionStatus,
     transport::{SessionEnd, UPGRADE_PROBE_INTERVAL_MS},
 };
@@ -39,20 +44,29 @@ const CHECK_INTERVAL_MS: u32 = 1_000;
 /// How long an upgrade probe waits for the WebSocket's `hello`.
 const PROBE_TIMEOUT_MS: u32 = 5_000;
 
-/// The stream's URL, relative to the page: every symbol, from `cursor` if there is one.
-pub fn stream_url(cursor: Option<&ResumeCursor>) -> String {
+/// The stream's URL, relative to the page: the `symbols` (`*` for all), from `cursor` if there
+/// is one.
+pub fn stream_url(symbols: &str, cursor: Option<&ResumeCursor>) -> String {
+    let symbols = js_sys::encode_uri_component(symbols);
     match cursor {
         Some(cursor) => {
             let encoded = js_sys::encode_uri_component(&cursor.to_string());
-            format!("/sse?symbols=*&last_event_id={encoded}")
+            format!("/sse?symbols={symbols}&last_event_id={encoded}")
         }
-        None => "/sse?symbols=*".to_owned(),
+        None => format!("/sse?symbols={symbols}"),
     }
 }
 
 /// Runs one event stream until it ends or the WebSocket works again.
-pub async fn session(dashboard: &Rc<Dashboard>, backoff: &mut Backoff) -> SessionEnd {
-    let url = stream_url(dashboard.resume_cursor().as_ref());
+pub async fn session(
+    dashboard: &Rc<Dashboard>,
+    backoff: &mut Backoff,
+    commands: &mut Commands,
+) -> SessionEnd {
+    let url = stream_url(
+        &dashboard.subscription_query(),
+        dashboard.resume_cursor().as_ref(),
+    );
     let mut source = match EventSource::new(&url) {
         Ok(source) => source,
         Err(err) => return SessionEnd::NotOpened(err.to_string()),
@@ -70,12 +84,16 @@ pub async fn session(dashboard: &Rc<Dashboard>, backoff: &mut Backoff) -> Sessio
     // Checks silence and the probe's result; often, so a working WebSocket is taken up within
     // a second of the probe finding it (the client sends nothing here, so checks are free).
     let mut watchdog = IntervalStream::new(CHECK_INTERVAL_MS);
-    let mut last_heard = wall_clock();
+    let mut last_heard = page_clock();
     let mut live = false;
+    // A connection check in flight: when it was asked for.
+    let mut check: Option<f64> = None;
     loop {
-        match select(events.next(), watchdog.next()).await {
+        let command = pin!(next_command(commands));
+        match select(events.next(), select(watchdog.next(), command)).await {
             Either::Left((Some(Ok((kind, event))), _)) => {
-                last_heard = wall_clock();
+                last_heard = page_clock();
+                check = None;
                 let data = event.data().as_string().unwrap_or_default();
                 match kind.as_str() {
                     EVENT_MESSAGE => {
@@ -113,9 +131,31 @@ pub async fn session(dashboard: &Rc<Dashboard>, backoff: &mut Backoff) -> Sessio
             }
             Either::Left((Some(Err(err)), _)) => return ended(live, err.to_string()),
             Either::Left((None, _)) => return ended(live, "the stream ended"),
+            Either::Right((Either::Right((Command::Send(_), _)), _)) if live => {
+                return SessionEnd::Reopen("the watchlist changed".into());
+            }
+            Either::Right((Either::Right((Command::Check(reason), _)), _)) => {
+                if live && check.is_none() {
+                    count_metric(reason.metric());
+                    check = Some(page_clock());
+                }
+            }
             Either::Right(_) => {
-                if wall_clock() - last_heard > heartbeat_ms as f64 * SILENT_HEARTBEATS {
+                let now = page_clock();
+                if now - last_heard > heartbeat_ms as f64 * SILENT_HEARTBEATS {
+                    count_metric("watchdogEnds");
                     return ended(live, "no data from the server for several heartbeats");
+                }
+                // The server sends a heartbeat event every interval: silence for longer since
+                // the check means the stream is dead.
+                if check.is_some_and(|asked| {
+                    now - asked > heartbeat_ms as f64 + f64::from(CHECK_DEADLINE_MS)
+                }) {
+                    count_metric("deadLinksFound");
+                    return ended(
+                        live,
+                        "no event since a connection check: the stream is dead",
+                    );
                 }
                 if live && probe.succeeded() {
                     return SessionEnd::UpgradeAvailable;

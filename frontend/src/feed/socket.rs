@@ -1,14 +1,18 @@
 //! A WebSocket session: `/ws`, from open to close, with an application ping every heartbeat
-//! and a watchdog that gives up on a link that has gone silent.
+//! and a watchdog that gives up on a link that has gone silent. A connection check (the page's
+//! [`Command::Check`]) sends a ping at once and gives up on the link if its pong is not back
+//! within [`CHECK_DEADLINE_MS`]: a link that died while the tab was hidden or the machine slept
+//! (a zombie: no close, no error, just silence) is replaced in seconds, not after the watchdog's
+//! several heartbeats.
 
-use std::rc::Rc;
+use std::{pin::pin, rc::Rc};
 
 use futures_util::{
-    SinkExt, StreamExt,
-    future::{Either, select},
+    FutureExt, SinkExt, StreamExt,
+    future::{Either, pending, select},
 };
 use gloo_net::websocket::{Message, WebSocketError, futures::WebSocket};
-use gloo_timers::future::IntervalStream;
+use gloo_timers::future::{IntervalStream, TimeoutFuture};
 use leptos::prelude::*;
 use ticker_shared::{
     ClientMessage, ServerMessage, Symbol,
@@ -17,18 +21,40 @@ use ticker_shared::{
     decode_server,
 };
 
-use super::{DEFAULT_HEARTBEAT_MS, SILENT_HEARTBEATS, ended};
+use super::{
+    CHECK_DEADLINE_MS, Command, Commands, DEFAULT_HEARTBEAT_MS, SILENT_HEARTBEATS, ended,
+    next_command,
+};
 use crate::{
-    dashboard::{Dashboard, publish_metric, read_metric, wall_clock},
+    dashboard::{Dashboard, count_metric, page_clock, publish_metric, read_metric, wall_clock},
     signals::ConnectionStatus,
     transport::SessionEnd,
 };
+
+/// What woke the session up.
+enum Event {
+    Frame(Option<Result<Message, WebSocketError>>),
+    Heartbeat,
+    Command(Command),
+    CheckExpired,
+}
+
+/// A connection check in flight: the ping's `ts`, and its deadline.
+struct Check {
+    ts: f64,
+    deadline: TimeoutFuture,
+}
 
 /// Runs one connection to `url` until it ends.
 ///
 /// The socket offers the binary subprotocol first: a server that accepts it sends live ticks as
 /// compact binary frames (decoded against the `hello`'s symbol list), everything else as JSON.
-pub async fn session(dashboard: &Rc<Dashboard>, url: &str, backoff: &mut Backoff) -> SessionEnd {
+pub async fn session(
+    dashboard: &Rc<Dashboard>,
+    url: &str,
+    backoff: &mut Backoff,
+    commands: &mut Commands,
+) -> SessionEnd {
     let socket = match WebSocket::open_with_protocols(url, &[SUBPROTOCOL_BINARY, SUBPROTOCOL_JSON])
     {
         Ok(socket) => socket,
@@ -37,23 +63,38 @@ pub async fn session(dashboard: &Rc<Dashboard>, url: &str, backoff: &mut Backoff
     let (mut sink, mut stream) = socket.split();
     let mut heartbeat_ms = DEFAULT_HEARTBEAT_MS;
     let mut ticks = IntervalStream::new(heartbeat_ms as u32);
-    let mut last_heard = wall_clock();
+    // Silence is measured on the page's monotonic clock; a jump of the wall clock (sleep) is
+    // the wake detector's business, answered by a check.
+    let mut last_heard = page_clock();
     let mut live = false;
+    let mut check: Option<Check> = None;
     // The `hello`'s symbols, in order: binary frames name symbols by their index here.
     let mut symbols: Vec<Symbol> = Vec::new();
     loop {
-        let decoded = match select(stream.next(), ticks.next()).await {
-            Either::Left((Some(Ok(Message::Text(text))), _)) => {
+        let expiry = match check.as_mut() {
+            Some(check) => Either::Left(&mut check.deadline),
+            None => Either::Right(pending()),
+        };
+        let event = first_of(
+            stream.next().map(Event::Frame),
+            ticks.next().map(|_| Event::Heartbeat),
+            pin!(next_command(commands)).map(Event::Command),
+            expiry.map(|()| Event::CheckExpired),
+        )
+        .await;
+        let decoded = match event {
+            Event::Frame(Some(Ok(Message::Text(text)))) => {
                 decode_server(&text).map_err(|err| err.to_string())
             }
-            Either::Left((Some(Ok(Message::Bytes(bytes))), _)) => {
+            Event::Frame(Some(Ok(Message::Bytes(bytes)))) => {
                 publish_metric("binaryFrames", read_metric("binaryFrames") + 1.0);
                 binary::decode(&bytes, &symbols).map_err(|err| err.to_string())
             }
-            Either::Left((Some(Err(err)), _)) => return ended(live, err.to_string()),
-            Either::Left((None, _)) => return ended(live, "closed"),
-            Either::Right(_) => {
-                if wall_clock() - last_heard > heartbeat_ms as f64 * SILENT_HEARTBEATS {
+            Event::Frame(Some(Err(err))) => return ended(live, err.to_string()),
+            Event::Frame(None) => return ended(live, "closed"),
+            Event::Heartbeat => {
+                if page_clock() - last_heard > heartbeat_ms as f64 * SILENT_HEARTBEATS {
+                    count_metric("watchdogEnds");
                     return ended(live, "no data from the server for several heartbeats");
                 }
                 let ping = ClientMessage::Ping { ts: wall_clock() };
@@ -62,8 +103,33 @@ pub async fn session(dashboard: &Rc<Dashboard>, url: &str, backoff: &mut Backoff
                 }
                 continue;
             }
+            Event::Command(Command::Send(message)) => {
+                // Before `hello` the opening subscribe or resume will include the change.
+                if live && let Err(err) = send(&mut sink, &message).await {
+                    return ended(live, err.to_string());
+                }
+                continue;
+            }
+            Event::Command(Command::Check(reason)) => {
+                if live && check.is_none() {
+                    count_metric(reason.metric());
+                    let ts = wall_clock();
+                    if let Err(err) = send(&mut sink, &ClientMessage::Ping { ts }).await {
+                        return ended(live, err.to_string());
+                    }
+                    check = Some(Check {
+                        ts,
+                        deadline: TimeoutFuture::new(CHECK_DEADLINE_MS),
+                    });
+                }
+                continue;
+            }
+            Event::CheckExpired => {
+                count_metric("deadLinksFound");
+                return ended(live, "no answer to a connection check: the link is dead");
+            }
         };
-        last_heard = wall_clock();
+        last_heard = page_clock();
         let message = match decoded {
             Ok(message) => message,
             Err(err) => {
@@ -71,6 +137,11 @@ pub async fn session(dashboard: &Rc<Dashboard>, url: &str, backoff: &mut Backoff
                 continue;
             }
         };
+        if let ServerMessage::Pong(pong) = &message
+            && check.as_ref().is_some_and(|check| check.ts == pong.ts)
+        {
+            check = None;
+        }
         if let ServerMessage::Hello(hello) = &message {
             symbols = hello.symbols.iter().map(|s| s.symbol.clone()).collect();
             live = true;
@@ -88,6 +159,18 @@ pub async fn session(dashboard: &Rc<Dashboard>, url: &str, backoff: &mut Backoff
             ticks = IntervalStream::new(heartbeat_ms as u32);
         }
     }
+}
+
+/// The output of whichever of four futures is ready first.
+async fn first_of<T>(
+    a: impl Future<Output = T> + Unpin,
+    b: impl Future<Output = T> + Unpin,
+    c: impl Future<Output = T> + Unpin,
+    d: impl Future<Output = T> + Unpin,
+) -> T {
+    let left = select(a, b).map(|either| either.factor_first().0);
+    let right = select(c, d).map(|either| either.factor_first().0);
+    select(left, right).await.factor_first().0
 }
 
 async fn send(

@@ -91,9 +91,20 @@ impl TestServer {
 
     /// A plain HTTP GET, returning status and body.
     pub async fn get(&self, path: &str) -> (u16, String) {
+        self.request("GET", path, "").await
+    }
+
+    /// A plain HTTP POST without a body, with `headers` (each ending in `\r\n`), returning
+    /// status and body.
+    pub async fn post(&self, path: &str, headers: &str) -> (u16, String) {
+        self.request("POST", path, &format!("Content-Length: 0\r\n{headers}"))
+            .await
+    }
+
+    async fn request(&self, method: &str, path: &str, headers: &str) -> (u16, String) {
         let mut stream = TcpStream::connect(self.addr).await.expect("connect");
         let request = format!(
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n{headers}\r\n",
             self.addr
         );
         stream

@@ -25,6 +25,9 @@ return {
     live: m.chartLive,
     shown: m.chartShown || 0,
     lines: m.chartLines || 0,
+    held: m.chartHeld || 0,
+    oldest: m.chartOldestHeld || 0,
+    historyRequests: m.historyRequests || 0,
     paints: m.chartPaints || 0,
     paintMaxMs: m.chartPaintMaxMs || 0,
     tooltip: tip && !tip.hidden ? tip.innerText : null,
@@ -64,7 +67,7 @@ async fn wait_for_chart(
     what: &str,
     check: impl Fn(&Value) -> bool,
 ) -> Result<Value> {
-    super::wait_for(what, || chart(client), check).await
+    super::wait_for_script(client, what, CHART_STATE, Vec::new(), check).await
 }
 
 async fn series_pixels(client: &Client, series: usize) -> Result<u64> {
@@ -241,6 +244,7 @@ pub async fn interactions(client: &Client) -> Result<Value> {
     println!("e2e | chart: dragging scrolls back; back to live returns");
 
     keyboard(client, &canvas).await?;
+    let history = history(client, &canvas).await?;
     kinds(client).await?;
     let compare = compare(client, &canvas).await?;
     let end = chart(client).await?;
@@ -248,6 +252,7 @@ pub async fn interactions(client: &Client) -> Result<Value> {
         "zoomed_slot_px": slot(&zoomed),
         "pinched_slot_px": slot(&pinched),
         "compare": compare,
+        "history": history,
         "longest_paint_ms": end["paintMaxMs"],
     }))
 }
@@ -305,6 +310,51 @@ async fn keyboard(client: &Client, canvas: &fantoccini::elements::Element) -> Re
          {oldest_time}, End, +/−, Escape"
     );
     Ok(())
+}
+
+/// Scrolling back to the oldest candle held loads older ones from the server, page by page.
+async fn history(client: &Client, canvas: &fantoccini::elements::Element) -> Result<Value> {
+    let interval = |choice: &str| {
+        let css = format!("button[data-group='interval'][data-choice='{choice}']");
+        async move { client.find(Locator::Css(&css)).await?.click().await }
+    };
+    interval("1s").await?;
+    let start = wait_for_chart(client, "the 1 s chart", |s| {
+        s["oldest"].as_f64() > Some(0.0)
+    })
+    .await?;
+    let oldest_at_start = start["oldest"].as_f64().unwrap_or(0.0);
+    let requests_at_start = start["historyRequests"].as_f64().unwrap_or(0.0);
+    client
+        .execute(
+            "document.querySelector('[data-testid=chart]').focus()",
+            Vec::new(),
+        )
+        .await?;
+    // Home scrolls to the oldest candle held, and the page before it arrives; twice (the test
+    // server's 15 minutes of backfill hold more than the snapshot and two pages).
+    let mut oldest = oldest_at_start;
+    for _ in 0..2 {
+        canvas.send_keys(&char::from(Key::Home).to_string()).await?;
+        let state = wait_for_chart(client, "older candles arrive", |s| {
+            s["oldest"].as_f64().is_some_and(|o| o > 0.0 && o < oldest)
+        })
+        .await?;
+        oldest = state["oldest"].as_f64().unwrap_or(oldest);
+    }
+    let end = chart(client).await?;
+    let requests = end["historyRequests"].as_f64().unwrap_or(0.0) - requests_at_start;
+    let seconds_back = (oldest_at_start - oldest) / 1_000.0;
+    canvas.send_keys(&char::from(Key::End).to_string()).await?;
+    canvas
+        .send_keys(&char::from(Key::Escape).to_string())
+        .await?;
+    interval("5s").await?;
+    println!(
+        "e2e | chart: scrolling back loaded {seconds_back} s of older 1 s candles ({requests} \
+         requests)"
+    );
+    Ok(json!({ "seconds_back": seconds_back, "requests": requests }))
 }
 
 /// The line / candle switch.
