@@ -131,8 +131,16 @@ pub async fn session(
             }
             Either::Left((Some(Err(err)), _)) => return ended(live, err.to_string()),
             Either::Left((None, _)) => return ended(live, "the stream ended"),
-            Either::Right((Either::Right((Command::Send(_), _)), _)) if live => {
-                return SessionEnd::Reopen("the watchlist changed".into());
+            // The stream's subscription is its URL: a watchlist change reopens it. Anything
+            // else a client sends (history, alerts, chat) has no way to the server here.
+            Either::Right((Either::Right((Command::Send(message), _)), _)) if live => {
+                if matches!(
+                    message,
+                    ClientMessage::Subscribe { .. } | ClientMessage::Unsubscribe { .. }
+                ) {
+                    return SessionEnd::Reopen("the watchlist changed".into());
+                }
+                tracing::debug!(kind = message.kind(), "cannot send on the event stream");
             }
             Either::Right((Either::Right((Command::Check(reason), _)), _)) => {
                 if live && check.is_none() {
