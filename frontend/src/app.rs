@@ -4,8 +4,8 @@ use leptos::prelude::*;
 
 use crate::{
     components::{
-        announcer::Announcer, chart::ChartPanel, pace::PaceControl, status::StatusBar,
-        theme::ThemeButton, watchlist::Watchlist,
+        alerts::AlertsPanel, announcer::Announcer, chart::ChartPanel, pace::PaceControl,
+        status::StatusBar, theme::ThemeButton, toasts::Toasts, watchlist::Watchlist,
     },
     dashboard::Dashboard,
     feed, lifecycle,
@@ -38,7 +38,11 @@ pub fn App() -> impl IntoView {
                 <Watchlist dashboard=dashboard />
                 <ChartPanel dashboard=dashboard />
             </main>
+            <div class="desk">
+                <AlertsPanel dashboard=dashboard />
+            </div>
             <Announcer />
+            <Toasts />
             <footer class="footer">
                 "Simulated market data · prices exact to the cent · protocol v" {ticker_shared::PROTOCOL_VERSION}
             </footer>

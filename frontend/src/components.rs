@@ -1,9 +1,11 @@
 //! The dashboard's components, one file each.
 
+pub mod alerts;
 pub mod announcer;
 pub mod chart;
 pub mod pace;
 pub mod status;
 pub mod symbol_picker;
 pub mod theme;
+pub mod toasts;
 pub mod watchlist;

@@ -9,6 +9,7 @@
 //! drawing while the tab is hidden, throttled flashes, sparklines, staleness, announcements);
 //! [`control`] carries the page's requests to the feed (watchlist changes, connection checks).
 
+mod alerts;
 mod chart;
 mod control;
 mod display;
@@ -29,6 +30,7 @@ use web_sys::HtmlCanvasElement;
 pub use self::chart::ChartInput;
 use self::display::Display;
 use crate::{
+    alerts::Alerts,
     chart::control::ChartControl,
     components::chart::tooltip::Placed,
     feed::{Command, Commands},
@@ -77,6 +79,10 @@ pub struct Dashboard {
     pending: RefCell<Pending>,
     canvas: RefCell<Option<HtmlCanvasElement>>,
     chart: RefCell<ChartControl>,
+    /// The user's price alerts.
+    alerts: RefCell<Alerts>,
+    /// Why the last rule could not be set (the form's or the server's reason).
+    alert_error: RefCell<Option<String>>,
     /// Which series' older candles are being fetched or are all here.
     history: RefCell<HistoryBook>,
     /// What the chart's tooltip shows, so it is rewritten only when that changes.
@@ -102,6 +108,8 @@ impl Dashboard {
             pending: RefCell::new(Pending::default()),
             canvas: RefCell::new(None),
             chart: RefCell::new(ChartControl::default()),
+            alerts: RefCell::new(alerts::stored()),
+            alert_error: RefCell::new(None),
             history: RefCell::new(HistoryBook::default()),
             tooltip: RefCell::new(None),
             latency: RefCell::new(LatencyWindow::new(LATENCY_SAMPLES)),
@@ -132,6 +140,9 @@ impl Dashboard {
     /// Folds a server message into the model; returns what must be sent back (subscribe,
     /// resume after a reconnect or a gap).
     pub fn receive(self: &Rc<Self>, message: ServerMessage) -> Vec<ClientMessage> {
+        if self.receive_alert(&message) {
+            return Vec::new();
+        }
         match &message {
             ServerMessage::Pong(pong) => {
                 self.signals.round_trip.set(Some(wall_clock() - pong.ts));
@@ -158,6 +169,10 @@ impl Dashboard {
         }
         let mut updates = Updates::default();
         self.view.borrow_mut().apply(message, &mut updates);
+        if hello {
+            // After the subscription or resume: the new connection holds none of our rules.
+            updates.outgoing.extend(self.register_alerts());
+        }
         if !updates.ticks.is_empty() {
             let now = wall_clock();
             let mut latency = self.latency.borrow_mut();

@@ -139,6 +139,7 @@ async fn run(dashboard: Rc<Dashboard>) {
                 events::session(&dashboard, &mut backoff, &mut commands).await
             }
         };
+        dashboard.alerts_disconnected();
         match &end {
             SessionEnd::NotOpened(reason) => {
                 tracing::warn!(transport = transport.key(), %reason, "could not connect")

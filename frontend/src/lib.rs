@@ -6,6 +6,7 @@
 //! - [`stats`], [`format`]: latency percentiles, tick rate, number formatting.
 //! - [`sorting`]: the watchlist's sort order.
 //! - [`history`]: when to ask the server for older candles.
+//! - [`alerts`]: the user's price alerts, kept, registered after every `hello`, fired.
 //! - [`transport`]: when the feed falls back from the WebSocket to SSE, and back.
 //! - [`navigation`]: arrow keys, Home and End in the watchlist; who is selected after a removal.
 //! - [`staleness`]: when a symbol has been silent for longer than its own usual spacing.
@@ -21,13 +22,15 @@
 //! - [`lifecycle`]: hidden tab and wake from sleep (no drawing while hidden, a connection check
 //!   when visible again or after a wall-clock jump). [`storage`]: `localStorage`.
 //! - [`app`] and [`components`]: the page.
-//! - [`log`]: `tracing` events to the browser console.
+//! - [`log`]: `tracing` events to the browser console. [`dom`]: direct DOM writes.
 
+pub mod alerts;
 pub mod announce;
 pub mod app;
 pub mod chart;
 pub mod components;
 pub mod dashboard;
+pub mod dom;
 pub mod feed;
 pub mod flash;
 pub mod format;

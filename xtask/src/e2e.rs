@@ -16,6 +16,7 @@ use std::{
     time::Duration,
 };
 
+mod alerts;
 mod cdp;
 mod chart;
 mod keys;
@@ -486,6 +487,7 @@ async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<(
     let watchlist = watchlist::check(client, symbols).await?;
     let staleness = staleness::check(client).await?;
     let motion = motion::check(client).await?;
+    let alerts = alerts::check(client, server.url().trim_end_matches('/')).await?;
 
     let exit_time = server.terminate().await?;
     wait_for_page(client, "the app notices the server is gone", |s| {
@@ -502,6 +504,7 @@ async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<(
     })
     .await?;
     println!("e2e | reconnected to the restarted server and reset cleanly");
+    alerts::after_restart(client).await?;
 
     let fallback = sse_fallback(client, server.port, symbols).await?;
     let lifecycle = lifecycle::check(client, server.port, symbols).await?;
@@ -520,6 +523,7 @@ async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<(
         "watchlist": watchlist,
         "staleness": staleness,
         "motion": motion,
+        "alerts": alerts,
         "hidden_tab_and_wake": lifecycle,
     });
     std::fs::write(

@@ -9,7 +9,7 @@ use wasm_bindgen::JsCast;
 use web_sys::HtmlElement;
 
 use super::paint::clock_label;
-use crate::{chart::layout::Readout, format};
+use crate::{chart::layout::Readout, dom, format};
 
 /// The tooltip element's id (the canvas names it in `aria-describedby`).
 pub const ID: &str = "chart-tooltip";
@@ -33,13 +33,7 @@ pub struct Placed {
 
 /// Shows `placed` in the tooltip, or hides it for `None`.
 pub fn show(placed: Option<&Placed>) {
-    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
-        return;
-    };
-    let Some(element) = document
-        .get_element_by_id(ID)
-        .and_then(|e| e.dyn_into::<HtmlElement>().ok())
-    else {
+    let Some(element) = dom::by_id(ID).and_then(|e| e.dyn_into::<HtmlElement>().ok()) else {
         return;
     };
     let Some(placed) = placed else {
@@ -56,28 +50,19 @@ pub fn show(placed: Option<&Placed>) {
     };
     let _ = element.set_attribute("style", &style);
     element.set_text_content(None);
-    let append = |parent: &web_sys::Element, tag: &str, class: &str, text: &str| {
-        let child = document.create_element(tag).ok()?;
-        if !class.is_empty() {
-            child.set_class_name(class);
-        }
-        child.set_text_content(Some(text));
-        parent.append_child(&child).ok()?;
-        Some(child)
-    };
     let readout = &placed.readout;
-    append(
+    dom::append(
         &element,
         "div",
         "tooltip-time",
         &clock_label(readout.ts, placed.interval),
     );
-    let Some(list) = append(&element, "dl", "", "") else {
+    let Some(list) = dom::append(&element, "dl", "", "") else {
         return;
     };
     let row = |label: &str, class: &str, value: &str| {
-        append(&list, "dt", class, label);
-        append(&list, "dd", "", value);
+        dom::append(&list, "dt", class, label);
+        dom::append(&list, "dd", "", value);
     };
     if !readout.changes.is_empty() {
         for (i, (symbol, change)) in placed.symbols.iter().zip(&readout.changes).enumerate() {
