@@ -230,7 +230,10 @@ impl MarketView {
         if !listed().any(|(_, book)| book.last_seq > 0) {
             return None;
         }
+        // A symbol with nothing applied yet has nothing to continue from: it is subscribed
+        // (a resume from 0 could only be answered by a reset once the history moved on).
         let last_seq = listed()
+            .filter(|(_, book)| book.last_seq > 0)
             .map(|(info, book)| (info.symbol.clone(), book.last_seq))
             .collect();
         Some(ResumeCursor {
@@ -280,8 +283,8 @@ impl MarketView {
                 }
             }
             ServerMessage::Candle(update) => self.on_candle(update, updates),
-            // History pages are not asked for yet (the chart's scroll-back will merge them),
-            // nor are alerts set (the alerts panel will), and the desk chat has no panel yet.
+            // History pages and the alerts' answers are the dashboard's (dashboard/chart.rs,
+            // dashboard/alerts.rs); the rest change nothing here.
             ServerMessage::Unsubscribed { .. }
             | ServerMessage::Pong(_)
             | ServerMessage::Error(_)
@@ -333,11 +336,22 @@ impl MarketView {
                 .all(|(a, b)| a.symbol == b.symbol);
         match self.resume_cursor().filter(|_| same_symbols) {
             Some(cursor) => {
+                let fresh: Vec<Symbol> = self
+                    .watched
+                    .symbols(&self.symbols)
+                    .filter(|symbol| !cursor.last_seq.contains_key(*symbol))
+                    .cloned()
+                    .collect();
                 let entries: Vec<(Symbol, u64)> = cursor.last_seq.into_iter().collect();
                 for chunk in entries.chunks(MAX_SYMBOLS_PER_REQUEST) {
                     updates.outgoing.push(ClientMessage::Resume {
                         instance_id: cursor.instance_id.clone(),
                         last_seq: chunk.iter().cloned().collect::<BTreeMap<_, _>>(),
+                    });
+                }
+                for chunk in fresh.chunks(MAX_SYMBOLS_PER_REQUEST) {
+                    updates.outgoing.push(ClientMessage::Subscribe {
+                        symbols: SymbolList::Only(chunk.to_vec()),
                     });
                 }
             }
@@ -552,7 +566,11 @@ mod tests {
             &mut Updates::default(),
         );
         let cursor = view.resume_cursor().unwrap();
-        assert_eq!(cursor.to_string(), "ab12/AAPL:11,MSFT:0");
+        assert_eq!(
+            cursor.to_string(),
+            "ab12/AAPL:11",
+            "MSFT has not traded: nothing to continue from"
+        );
     }
 
     #[test]
@@ -627,23 +645,25 @@ mod tests {
     }
 
     #[test]
-    fn reconnecting_to_the_same_server_resumes_every_symbol() {
+    fn reconnecting_to_the_same_server_resumes_every_symbol_that_ticked_and_subscribes_the_rest() {
         let mut view = connected();
         let mut updates = Updates::default();
         view.apply(ticks(vec![tick("AAPL", 11, 10_050)]), &mut updates);
         let mut updates = Updates::default();
         view.apply(hello("one", &["AAPL", "MSFT"]), &mut updates);
         assert!(!updates.universe, "the books are kept");
-        let last_seq = BTreeMap::from([
-            (Symbol::new("AAPL").unwrap(), 11),
-            (Symbol::new("MSFT").unwrap(), 0),
-        ]);
+        let last_seq = BTreeMap::from([(Symbol::new("AAPL").unwrap(), 11)]);
         assert_eq!(
             updates.outgoing,
-            vec![ClientMessage::Resume {
-                instance_id: "one".into(),
-                last_seq
-            }]
+            vec![
+                ClientMessage::Resume {
+                    instance_id: "one".into(),
+                    last_seq
+                },
+                ClientMessage::Subscribe {
+                    symbols: SymbolList::Only(vec![Symbol::new("MSFT").unwrap()])
+                }
+            ]
         );
         assert_eq!(seqs(&view, "AAPL"), 11);
     }
@@ -784,13 +804,21 @@ mod tests {
         assert_eq!(view.watchlist_text(), "AAPL,MSFT");
         assert_eq!(
             view.resume_cursor().unwrap().to_string(),
-            "one/AAPL:0,MSFT:5",
-            "the resume names the listed symbols only"
+            "one/MSFT:5",
+            "the resume names the listed symbols with something to continue from"
         );
         let mut updates = Updates::default();
         view.apply(hello("one", &["AAPL", "MSFT", "NVDA"]), &mut updates);
         assert!(
-            matches!(&updates.outgoing[..], [ClientMessage::Resume { last_seq, .. }] if last_seq.len() == 2)
+            matches!(
+                &updates.outgoing[..],
+                [
+                    ClientMessage::Resume { last_seq, .. },
+                    ClientMessage::Subscribe { symbols: SymbolList::Only(fresh) },
+                ] if last_seq.len() == 1 && fresh.len() == 1 && fresh[0].as_str() == "AAPL"
+            ),
+            "the listed symbol without a tick is subscribed, not resumed from 0: {:?}",
+            updates.outgoing
         );
         // A new universe reads the list as it was last changed.
         let mut updates = Updates::default();
