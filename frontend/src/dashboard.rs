@@ -23,7 +23,7 @@ use std::{
 
 use futures_channel::mpsc::UnboundedSender;
 use leptos::prelude::*;
-use ticker_shared::{ClientMessage, ResumeCursor, ServerMessage, Snapshot};
+use ticker_shared::{ClientMessage, ErrorCode, ResumeCursor, ServerMessage, Snapshot};
 use wasm_bindgen::JsValue;
 use web_sys::HtmlCanvasElement;
 
@@ -150,16 +150,23 @@ impl Dashboard {
             }
             ServerMessage::Error(error) => {
                 tracing::warn!(code = ?error.code, message = %error.message, "server refused a message");
+                if error.in_reply_to.as_deref() == Some("history")
+                    || error.code == ErrorCode::RateLimited
+                {
+                    // That request will not be answered: the chart may ask again.
+                    self.history.borrow_mut().release();
+                }
                 return Vec::new();
             }
             ServerMessage::History(page) => {
                 self.receive_history(page);
                 return Vec::new();
             }
-            // A new session (requests on the old one are lost) or data replaced: what was
-            // known of the server's history no longer holds.
-            ServerMessage::Hello(_) | ServerMessage::Snapshot(Snapshot { reset: true, .. }) => {
-                self.history.borrow_mut().clear();
+            // A new session (requests on the old one are lost) or a symbol's candles replaced:
+            // what was known of the server's history no longer holds.
+            ServerMessage::Hello(_) => self.history.borrow_mut().clear(),
+            ServerMessage::Snapshot(Snapshot { symbol, .. }) => {
+                self.history.borrow_mut().forget(symbol);
             }
             _ => {}
         }

@@ -297,6 +297,12 @@ impl MarketView {
         }
     }
 
+    /// The start of the oldest candle held of `symbol` at `interval`.
+    pub fn oldest_candle(&self, symbol: &Symbol, interval: Interval) -> Option<i64> {
+        let index = self.index_of(symbol.as_str())?;
+        Some(self.books[index].series(interval).iter().next()?.start)
+    }
+
     /// Puts a history page's candles in front of those held of its symbol and interval;
     /// returns the symbol's index and how many candles were added (none for an unknown symbol).
     pub fn prepend_history(&mut self, page: &HistoryPage) -> (Option<usize>, usize) {

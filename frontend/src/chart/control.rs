@@ -93,6 +93,12 @@ impl ChartControl {
         self.viewport.back_to_live();
     }
 
+    /// Starts over: live, no cursor (for another interval, whose candles hold other times).
+    pub fn reset(&mut self) {
+        self.viewport.back_to_live();
+        self.cursor = Cursor::None;
+    }
+
     /// Handles a key; returns whether it was one of the chart's (then the page should not
     /// act on it too).
     pub fn key(&mut self, key: &str, shift: bool, shown: &Shown) -> bool {

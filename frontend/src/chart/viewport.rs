@@ -98,6 +98,14 @@ impl Viewport {
         }
     }
 
+    /// Keeps a scrolled-back view on the candles held: not before `oldest`, and live again
+    /// from `live_edge` on.
+    pub fn keep_in(&mut self, live_edge: i64, oldest: i64) {
+        if let Some(right) = self.right {
+            self.set_right(right, live_edge, oldest);
+        }
+    }
+
     fn set_right(&mut self, right: f64, live_edge: i64, oldest: i64) {
         let right = right.max(oldest as f64);
         self.right = (right < live_edge as f64).then_some(right);
@@ -185,6 +193,19 @@ mod tests {
         assert_eq!(oldest, (LIVE - 20 * MS) as f64);
         view.reveal(LIVE, 80.0, MS, LIVE);
         assert!(view.is_live());
+    }
+
+    #[test]
+    fn a_view_before_every_candle_held_moves_up_to_the_oldest() {
+        let mut view = Viewport::default();
+        view.pan(1e9, MS, LIVE, 0);
+        view.keep_in(LIVE, 50_000);
+        assert_eq!(view.right_edge(LIVE), 50_000.0);
+        view.keep_in(LIVE, LIVE);
+        assert!(view.is_live());
+        let mut live = Viewport::default();
+        live.keep_in(LIVE, 50_000);
+        assert!(live.is_live(), "a live view stays live");
     }
 
     #[test]

@@ -36,13 +36,20 @@ pub fn ChartPanel(
             dashboard.with_value(|d| d.attach_canvas(element));
         }
     });
-    Effect::new(move |_| {
+    Effect::new(move |previous: Option<Interval>| {
         signals.selected.track();
-        signals.interval.track();
         signals.theme.track();
         signals.chart_kind.track();
         signals.compare.track();
-        dashboard.with_value(|d| d.invalidate_chart());
+        let interval = signals.interval.get();
+        dashboard.with_value(|d| {
+            // Another interval holds other times: start it from the live edge, no cursor.
+            if previous.is_some_and(|previous| previous != interval) {
+                d.chart_input(ChartInput::Reset);
+            }
+            d.invalidate_chart();
+        });
+        interval
     });
     // The selected symbol is never also one of those compared with it.
     Effect::new(move |_| {
@@ -72,7 +79,6 @@ pub fn ChartPanel(
                     id=tooltip::ID
                     class="chart-tooltip"
                     data-testid="chart-tooltip"
-                    role="status"
                     hidden
                 ></div>
                 <button
@@ -245,7 +251,8 @@ fn ChartCanvas(
             class="chart"
             data-testid="chart"
             tabindex="0"
-            role="img"
+            role="application"
+            aria-roledescription="chart"
             aria-label="Price chart of the selected symbol. Arrow keys move the data cursor, plus and minus zoom, Page Up and Page Down scroll, End returns to live."
             aria-describedby="chart-tooltip"
             on:pointerdown=on_pointer_down

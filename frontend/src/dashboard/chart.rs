@@ -60,6 +60,8 @@ pub enum ChartInput<'a> {
     },
     /// The "back to live" button.
     BackToLive,
+    /// A new interval: live again, no cursor.
+    Reset,
 }
 
 impl Dashboard {
@@ -83,6 +85,7 @@ impl Dashboard {
                     }
                 }
                 ChartInput::BackToLive => control.back_to_live(),
+                ChartInput::Reset => control.reset(),
             }
             true
         };
@@ -100,7 +103,7 @@ impl Dashboard {
             symbols
                 .iter()
                 .filter_map(|symbol| view.index_of(symbol.as_str()))
-                .filter(|&index| index != main)
+                .filter(|&index| index != main && view.is_listed(index))
                 .collect::<Vec<_>>()
         });
         std::iter::once(main).chain(compared).collect()
@@ -133,6 +136,13 @@ impl Dashboard {
 
     /// Puts a page of older candles in place, and repaints if they belong on the chart.
     pub(super) fn receive_history(self: &Rc<Self>, page: &HistoryPage) {
+        let oldest = self
+            .view
+            .borrow()
+            .oldest_candle(&page.symbol, page.interval);
+        if !self.history.borrow_mut().accept(page, oldest) {
+            return;
+        }
         let (index, added) = self.view.borrow_mut().prepend_history(page);
         self.history.borrow_mut().received(page, added);
         let shown = page.interval == self.signals.interval.get_untracked()
@@ -152,7 +162,10 @@ impl Dashboard {
         else {
             return;
         };
-        let request = self.history.borrow_mut().want_older(&symbol, main);
+        let request = self
+            .history
+            .borrow_mut()
+            .want_older(&symbol, main, page_clock());
         if let Some(request) = request {
             count_metric("historyRequests");
             self.send(request);
@@ -172,7 +185,15 @@ impl Dashboard {
         let signals = self.signals;
         let interval = signals.interval.get_untracked();
         let series = self.chart_series(view);
-        let control = self.chart.borrow();
+        let mut control = self.chart.borrow_mut();
+        if let (Some(edge), Some(oldest)) = (
+            layout::live_edge(series.iter().copied()),
+            series.first().and_then(|main| main.iter().next()),
+        ) {
+            // After a zoom, or on another symbol, the view may have ended up before every
+            // candle held: it stops at the oldest.
+            control.viewport.keep_in(edge, oldest.start);
+        }
         let frame = series.split_first().map(|(main, compare)| {
             layout(&Scene {
                 main,

@@ -48,6 +48,10 @@ impl Dashboard {
             row.listed.set(listed);
             row.stale.set(false);
         }
+        if !listed {
+            // Unsubscribed, its line would stand still beside the others.
+            self.signals.compare.update(|c| c.retain(|s| *s != symbol));
+        }
         self.send(message);
         Some(symbol)
     }

@@ -1,6 +1,7 @@
-//! Compare mode's controls: pick up to three symbols to overlay on the selected one (each drawn
-//! as its percentage change from the first candle in view), shown as chips with the colour of
-//! their line and a button to take each off again.
+//! Compare mode's controls: pick up to three symbols of the watchlist to overlay on the selected
+//! one (each drawn as its percentage change from the first candle in view), shown as chips with
+//! the colour of their line and a button to take each off again. A symbol removed from the
+//! watchlist (no longer subscribed, so no longer moving) leaves the comparison too.
 
 use leptos::{html, prelude::*};
 use ticker_shared::Symbol;
@@ -19,6 +20,7 @@ pub fn ComparePicker() -> impl IntoView {
         let compared = compare.get();
         signals.rows.with(|rows| {
             rows.iter()
+                .filter(|row| row.listed.get())
                 .map(|row| row.info.symbol.clone())
                 .filter(|s| Some(s) != selected.as_ref() && !compared.contains(s))
                 .collect::<Vec<_>>()
