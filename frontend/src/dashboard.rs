@@ -23,7 +23,9 @@ use std::{
 
 use futures_channel::mpsc::UnboundedSender;
 use leptos::prelude::*;
-use ticker_shared::{ClientMessage, ErrorCode, ResumeCursor, ServerMessage, Snapshot};
+use ticker_shared::{
+    CandleSeries, ClientMessage, ErrorCode, Interval, ResumeCursor, ServerMessage, Snapshot,
+};
 use wasm_bindgen::JsValue;
 use web_sys::HtmlCanvasElement;
 
@@ -60,6 +62,9 @@ pub fn wall_clock() -> f64 {
     js_sys::Date::now()
 }
 
+/// A copy of one symbol's (by index) candles at one interval, as the display last showed them.
+type HeldSeries = ((usize, Interval), CandleSeries);
+
 /// What the next animation frame has to do.
 #[derive(Debug, Default)]
 struct Pending {
@@ -83,6 +88,9 @@ pub struct Dashboard {
     alerts: RefCell<Alerts>,
     /// Why the last rule could not be set (the form's or the server's reason).
     alert_error: RefCell<Option<String>>,
+    /// The chart's candles as the display last showed them, while the pace holds new data
+    /// back (see `dashboard/chart.rs`); `None` while live.
+    held: RefCell<Option<Vec<HeldSeries>>>,
     /// Which series' older candles are being fetched or are all here.
     history: RefCell<HistoryBook>,
     /// What the chart's tooltip shows, so it is rewritten only when that changes.
@@ -110,6 +118,7 @@ impl Dashboard {
             chart: RefCell::new(ChartControl::default()),
             alerts: RefCell::new(alerts::stored()),
             alert_error: RefCell::new(None),
+            held: RefCell::new(None),
             history: RefCell::new(HistoryBook::default()),
             tooltip: RefCell::new(None),
             latency: RefCell::new(LatencyWindow::new(LATENCY_SAMPLES)),
@@ -306,7 +315,7 @@ impl Dashboard {
         }
         self.refresh_sparklines(&view, &frame, now);
         if chart || universe {
-            self.paint_chart(&view);
+            self.paint_chart(&view, frame.fresh);
         }
         if !self.first_tick_painted.get()
             && (0..view.symbols().len()).any(|i| view.quote_row(i).is_some())

@@ -249,6 +249,15 @@ impl CandleSeries {
         self.candles.iter()
     }
 
+    /// The candles that start within `from..=to` (Unix ms), oldest first; found by binary
+    /// search, so the cost is that of the candles returned, not of the series.
+    pub fn between(&self, from: i64, to: i64) -> impl Iterator<Item = &Candle> {
+        let first = self.candles.partition_point(|c| c.start < from);
+        self.candles
+            .range(first..)
+            .take_while(move |c| c.start <= to)
+    }
+
     /// A page of older candles: the newest `limit` that start before `before`, oldest first,
     /// and whether they reach the oldest candle held (nothing older is left to ask for).
     pub fn page_before(&self, before: i64, limit: usize) -> (Vec<Candle>, bool) {
@@ -306,6 +315,22 @@ mod tests {
             low: price,
             volume: 0,
         }
+    }
+
+    #[test]
+    fn between_gives_the_candles_starting_in_a_range() {
+        let mut series = CandleSeries::new(Interval::S1, 10);
+        series.replace_all((0..5).map(|i| Candle::opened_by(Interval::S1, &tick(i * 1_000, 1, 1))));
+        let starts = |from, to| {
+            series
+                .between(from, to)
+                .map(|c| c.start)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(starts(1_000, 3_000), vec![1_000, 2_000, 3_000]);
+        assert_eq!(starts(1_001, 2_999), vec![2_000]);
+        assert_eq!(starts(-5_000, 0), vec![0]);
+        assert_eq!(starts(5_000, 9_000), Vec::<i64>::new());
     }
 
     #[test]

@@ -23,16 +23,13 @@ pub struct Shown {
     pub interval_ms: i64,
     /// Start of the newest candle of any series shown.
     pub live_edge: i64,
-    /// Starts of the selected symbol's candles, oldest first.
+    /// Start of the selected symbol's oldest candle.
+    pub oldest: i64,
+    /// Starts of the selected symbol's candles, oldest first: for the keyboard's cursor only
+    /// (pointer input leaves it empty rather than copy every start on each move).
     pub starts: Vec<i64>,
     /// Width of the plot in CSS pixels.
     pub plot_width: f64,
-}
-
-impl Shown {
-    fn oldest(&self) -> i64 {
-        self.starts.first().copied().unwrap_or(self.live_edge)
-    }
 }
 
 /// The chart's viewport, crosshair and gesture in progress.
@@ -149,7 +146,7 @@ impl ChartControl {
 
     fn pan(&mut self, dx: f64, shown: &Shown) {
         self.viewport
-            .pan(dx, shown.interval_ms, shown.live_edge, shown.oldest());
+            .pan(dx, shown.interval_ms, shown.live_edge, shown.oldest);
     }
 
     fn zoom(&mut self, factor: f64, x: f64, shown: &Shown) {
@@ -176,6 +173,7 @@ mod tests {
         Shown {
             interval_ms: 1_000,
             live_edge: 99_000,
+            oldest: 0,
             starts: (0..100).map(|i| i * 1_000).collect(),
             plot_width: 400.0,
         }

@@ -261,15 +261,11 @@ impl Columns {
 
 /// The candles of `series` in view, oldest first.
 fn in_view(series: &CandleSeries, columns: Columns) -> Vec<Candle> {
-    let mut shown: Vec<Candle> = series
-        .iter()
-        .rev()
-        .skip_while(|c| c.start as f64 > columns.newest)
-        .take_while(|c| columns.shows(c.start))
+    let from = (columns.oldest - columns.interval_ms).ceil() as i64;
+    series
+        .between(from, columns.newest.floor() as i64)
         .copied()
-        .collect();
-    shown.reverse();
-    shown
+        .collect()
 }
 
 /// Lays out one frame of `scene`.

@@ -33,6 +33,10 @@ pub fn Watchlist(
 ) -> impl IntoView {
     let signals = expect_context::<Signals>();
     let sort = RwSignal::new(None::<Sort>);
+    // While the focus is in the list, a sorted list keeps its order: moving the focused row in
+    // the DOM would drop the focus, and a keyboard user's place with it.
+    let focused = RwSignal::new(false);
+    let held_order = StoredValue::new(Vec::<usize>::new());
     let ordered = move || {
         let rows: Vec<Row> = signals
             .rows
@@ -43,14 +47,36 @@ pub fn Watchlist(
         let Some(current) = sort.get() else {
             return rows;
         };
-        let figures: Vec<_> = rows
-            .iter()
-            .map(|row| (row.info.clone(), row.quote.get()))
-            .collect();
-        sorting::order(&figures, Some(current))
+        let held = held_order.get_value();
+        let order = if focused.get() && held.len() == rows.len() {
+            held
+        } else {
+            let figures: Vec<_> = rows
+                .iter()
+                .map(|row| (row.info.clone(), row.quote.get()))
+                .collect();
+            let order = sorting::order(&figures, Some(current));
+            held_order.set_value(order.clone());
+            order
+        };
+        order
             .into_iter()
-            .map(|index| rows[index].clone())
+            .filter_map(|i| rows.get(i).cloned())
             .collect()
+    };
+    let on_focus_out = move |event: ev::FocusEvent| {
+        let inside = event
+            .related_target()
+            .and_then(|t| t.dyn_into::<web_sys::Node>().ok())
+            .zip(
+                event
+                    .current_target()
+                    .and_then(|t| t.dyn_into::<web_sys::Node>().ok()),
+            )
+            .is_some_and(|(to, body)| body.contains(Some(&to)));
+        if !inside {
+            focused.set(false);
+        }
     };
     let header = move |label: &'static str, column: Column, class: &'static str| {
         view! { <SortHeader label=label column=column class=class sort=sort /> }
@@ -77,6 +103,8 @@ pub fn Watchlist(
                 <tbody
                     on:click=move |event| on_click(signals, dashboard, &event)
                     on:keydown=move |event| on_key(signals, dashboard, &event)
+                    on:focusin=move |_| focused.set(true)
+                    on:focusout=on_focus_out
                 >
                     <For each=ordered key=|row| row.info.symbol.clone() let:row>
                         <WatchRow row=row />
@@ -286,7 +314,7 @@ fn WatchRow(
     view! {
         <tr
             class:selected=is_selected.clone()
-            aria-selected={
+            aria-current={
                 let is_selected = is_selected.clone();
                 move || is_selected().to_string()
             }

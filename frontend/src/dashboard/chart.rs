@@ -4,12 +4,13 @@
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use ticker_shared::{CandleSeries, HistoryPage};
+use ticker_shared::{CandleSeries, HistoryPage, Interval};
 
 use super::{Dashboard, count_metric, page_clock, publish_metric, read_metric};
 use crate::{
     chart::{Scene, control::Shown, layout, layout::PRICE_AXIS_WIDTH},
     components::chart::{paint, tooltip},
+    pace::Pace,
     signals::set_changed,
     state::MarketView,
 };
@@ -68,7 +69,7 @@ impl Dashboard {
     /// Applies the user's input to the chart and repaints it on the next frame; returns
     /// whether the input was the chart's (a key the chart does not use is not).
     pub fn chart_input(self: &Rc<Self>, input: ChartInput<'_>) -> bool {
-        let Some(shown) = self.shown() else {
+        let Some(shown) = self.shown(matches!(input, ChartInput::Key { .. })) else {
             return false;
         };
         let handled = {
@@ -120,17 +121,75 @@ impl Dashboard {
             .collect()
     }
 
-    /// What the controls need to know about the chart as it is now.
-    fn shown(&self) -> Option<Shown> {
+    /// Runs `paint` on the candles the chart shows: the model's while the display is live;
+    /// while the pace holds new data back, the copies taken when the display last showed new
+    /// data (or when the pause began), so pointer, wheel and keys move around a still chart.
+    /// A symbol or interval first charted during the hold is copied as it is then.
+    fn with_shown_series<R>(
+        &self,
+        view: &MarketView,
+        fresh: bool,
+        paint: impl FnOnce(&[&CandleSeries]) -> R,
+    ) -> R {
+        if self.signals.pace.get_untracked() == Pace::Live {
+            self.held.borrow_mut().take();
+            return paint(&self.chart_series(view));
+        }
+        let interval = self.signals.interval.get_untracked();
+        let keys: Vec<(usize, Interval)> = self
+            .chart_indices()
+            .into_iter()
+            .map(|index| (index, interval))
+            .collect();
+        {
+            let mut held = self.held.borrow_mut();
+            let copies = held.get_or_insert_with(Vec::new);
+            if fresh {
+                copies.clear();
+            }
+            for &(index, interval) in &keys {
+                if !copies.iter().any(|(key, _)| *key == (index, interval))
+                    && let Some(book) = view.book(index)
+                {
+                    copies.push(((index, interval), book.series(interval).clone()));
+                }
+            }
+        }
+        let held = self.held.borrow();
+        let copies = held.as_deref().unwrap_or_default();
+        let series: Vec<&CandleSeries> = keys
+            .iter()
+            .filter_map(|key| copies.iter().find(|(held, _)| held == key).map(|(_, s)| s))
+            .collect();
+        paint(&series)
+    }
+
+    /// Takes the copies the chart shows while the display is paused (see
+    /// [`Self::with_shown_series`]).
+    pub(super) fn hold_chart(&self) {
+        self.held.borrow_mut().take();
         let view = self.view.borrow();
-        let series = self.chart_series(&view);
-        let live_edge = layout::live_edge(series.iter().copied())?;
-        let width = self.canvas.borrow().as_ref()?.client_width();
-        Some(Shown {
-            interval_ms: series.first()?.interval().millis(),
-            live_edge,
-            starts: series.first()?.iter().map(|c| c.start).collect(),
-            plot_width: (f64::from(width) - PRICE_AXIS_WIDTH).max(0.0),
+        self.with_shown_series(&view, true, |_| ());
+    }
+
+    /// What the controls need to know about the chart as it is now.
+    /// `keys`: the input is a key, which needs every candle's start for the data cursor.
+    fn shown(&self, keys: bool) -> Option<Shown> {
+        let view = self.view.borrow();
+        self.with_shown_series(&view, false, |series| {
+            let main = series.first()?;
+            let width = self.canvas.borrow().as_ref()?.client_width();
+            Some(Shown {
+                interval_ms: main.interval().millis(),
+                live_edge: layout::live_edge(series.iter().copied())?,
+                oldest: main.iter().next()?.start,
+                starts: if keys {
+                    main.iter().map(|c| c.start).collect()
+                } else {
+                    Vec::new()
+                },
+                plot_width: (f64::from(width) - PRICE_AXIS_WIDTH).max(0.0),
+            })
         })
     }
 
@@ -174,7 +233,12 @@ impl Dashboard {
 
     /// Lays out and paints the chart, and updates the signals around it (the tooltip, "back
     /// to live").
-    pub(super) fn paint_chart(&self, view: &MarketView) {
+    /// `fresh` when the display shows new data in this frame (else a held chart stays held).
+    pub(super) fn paint_chart(&self, view: &MarketView, fresh: bool) {
+        self.with_shown_series(view, fresh, |series| self.paint_series(view, series));
+    }
+
+    fn paint_series(&self, view: &MarketView, series: &[&CandleSeries]) {
         let Some(canvas) = self.canvas.borrow().clone() else {
             return;
         };
@@ -184,7 +248,6 @@ impl Dashboard {
         let started = page_clock();
         let signals = self.signals;
         let interval = signals.interval.get_untracked();
-        let series = self.chart_series(view);
         let mut control = self.chart.borrow_mut();
         if let (Some(edge), Some(oldest)) = (
             layout::live_edge(series.iter().copied()),
@@ -247,6 +310,8 @@ impl Dashboard {
             publish_metric("chartHeld", main.len() as f64);
             let oldest = main.iter().next().map_or(0.0, |c| c.start as f64);
             publish_metric("chartOldestHeld", oldest);
+            let close = main.last().map_or(0.0, |c| c.close.cents() as f64);
+            publish_metric("chartLastClose", close);
         }
         publish_metric(
             "chartLines",

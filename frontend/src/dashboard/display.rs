@@ -254,6 +254,10 @@ impl Dashboard {
         if display.hidden {
             return;
         }
+        // Paused, nothing on screen changes by itself: not even the stale marks.
+        if self.signals.pace.get_untracked() == Pace::Paused {
+            return;
+        }
         let now = page_clock();
         let live = self.signals.status.get_untracked() == ConnectionStatus::Live;
         let view = self.view.borrow();
@@ -270,9 +274,6 @@ impl Dashboard {
             }
         });
         publish_metric("staleSymbols", stale_count as f64);
-        if self.signals.pace.get_untracked() == Pace::Paused {
-            return;
-        }
         let Some(index) = self.selected_index() else {
             return;
         };
@@ -299,6 +300,10 @@ impl Dashboard {
     /// if it no longer waits.
     pub fn set_pace(self: &Rc<Self>, pace: Pace) {
         self.signals.pace.set(pace);
+        if pace == Pace::Paused {
+            // What the chart shows now is what it shows until resumed.
+            self.hold_chart();
+        }
         storage::save(crate::pace::STORAGE_KEY, pace.key());
         self.request_frame();
     }

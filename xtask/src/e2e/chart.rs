@@ -27,6 +27,7 @@ return {
     lines: m.chartLines || 0,
     held: m.chartHeld || 0,
     oldest: m.chartOldestHeld || 0,
+    oldestLabel: m.chartOldestHeld ? new Date(m.chartOldestHeld).toTimeString().slice(0, 8) : '',
     historyRequests: m.historyRequests || 0,
     paints: m.chartPaints || 0,
     paintMaxMs: m.chartPaintMaxMs || 0,
@@ -283,10 +284,13 @@ async fn keyboard(client: &Client, canvas: &fantoccini::elements::Element) -> Re
     })
     .await?;
     let moved_time = time(&moved);
+    let oldest_held = chart(client).await?["oldestLabel"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     key(Key::Home).await?;
     let oldest = wait_for_chart(client, "Home moves the cursor to the oldest candle", |s| {
-        let t = time(s);
-        !t.is_empty() && t != moved_time
+        time(s) == oldest_held
     })
     .await?;
     let oldest_time = time(&oldest);

@@ -6,7 +6,11 @@
 //! speaks at most every five seconds.
 
 use anyhow::{Result, ensure};
-use fantoccini::{Client, Locator, key::Key};
+use fantoccini::{
+    Client, Locator,
+    actions::{InputSource, MouseActions, PointerAction},
+    key::Key,
+};
 use serde_json::{Value, json};
 
 use super::{cdp, keys::press, page, wait_for_page, wait_for_script};
@@ -65,22 +69,30 @@ return {
     prices: rows.map(r => r.querySelector('[data-testid=last]').textContent).join(' '),
     sparklines: rows.map(r => r.querySelector('td.trend polyline')?.getAttribute('points')).join('|'),
     chartPaints: metrics.chartPaints || 0,
+    chartLast: metrics.chartLastClose || 0,
+    chartOldest: metrics.chartOldestHeld || 0,
     ticksApplied: metrics.ticksApplied || 0,
     pace: document.querySelector('.pace button[aria-pressed=true]')?.dataset.pace ?? null,
 };
 "#;
 
-/// Records the times of the watchlist's display updates for `arguments[0]` ms (mutations
-/// within 50 ms of each other are one update) and returns the shortest gap between two.
+/// Records the times the watchlist's prices change on screen for `arguments[0]` ms (changes
+/// within 50 ms of each other are one update; other mutations, such as a stale mark or a focus
+/// move, are not updates of the figures) and returns the shortest gap between two.
 const UPDATE_GAPS: &str = r#"
 const [ms, done] = [arguments[0], arguments[arguments.length - 1]];
 const updates = [];
-const observer = new MutationObserver(() => {
+const inPrice = record => {
+    const node = record.target.nodeType === Node.TEXT_NODE ? record.target.parentElement : record.target;
+    return node && node.closest('[data-testid=last]');
+};
+const observer = new MutationObserver(records => {
+    if (!records.some(inPrice)) return;
     const now = performance.now();
     if (!updates.length || now - updates[updates.length - 1] > 50) updates.push(now);
 });
 observer.observe(document.querySelector('tbody'), {
-    subtree: true, childList: true, characterData: true, attributes: true,
+    subtree: true, childList: true, characterData: true,
 });
 setTimeout(() => {
     observer.disconnect();
@@ -96,7 +108,7 @@ window.__announced = [];
 new MutationObserver(() => window.__announced.push({
     at: performance.now(),
     text: region.textContent,
-    selected: document.querySelector('tbody tr[aria-selected=true]')?.dataset.symbol,
+    selected: document.querySelector('tbody tr[aria-current=true]')?.dataset.symbol,
 })).observe(region, { subtree: true, childList: true, characterData: true });
 "#;
 
@@ -148,11 +160,29 @@ pub async fn check(client: &Client) -> Result<Value> {
     );
 
     let paused = pace(client, "paused").await?;
-    let still = moving(client, "data keeps arriving while paused", |s| {
+    moving(client, "data keeps arriving while paused", |s| {
         number(&s["ticksApplied"]) > number(&paused["ticksApplied"]) + 500.0
     })
     .await?;
-    for field in ["prices", "sparklines", "chartPaints"] {
+    // Moving the pointer over the chart repaints it (the crosshair), from the held candles.
+    let canvas = client.find(Locator::Css("[data-testid=chart]")).await?;
+    client
+        .perform_actions(
+            MouseActions::new("mouse".into()).then(PointerAction::MoveToElement {
+                element: canvas,
+                duration: None,
+                x: 10.0,
+                y: 10.0,
+            }),
+        )
+        .await?;
+    let still = moving(
+        client,
+        "the chart repaints under the pointer while paused",
+        |s| number(&s["chartPaints"]) > number(&paused["chartPaints"]),
+    )
+    .await?;
+    for field in ["prices", "sparklines", "chartLast", "chartOldest"] {
         ensure!(
             still[field] == paused[field],
             "{field} changed while paused: {} then {}",
@@ -233,7 +263,7 @@ async fn announcements(client: &Client) -> Result<Value> {
     press(client, Key::Down).await?;
     let next = client
         .execute(
-            "return document.querySelector('tbody tr[aria-selected=true]')?.dataset.symbol",
+            "return document.querySelector('tbody tr[aria-current=true]')?.dataset.symbol",
             Vec::new(),
         )
         .await?

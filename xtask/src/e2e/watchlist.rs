@@ -18,7 +18,7 @@ return {
     state: document.querySelector('[data-testid=connection]')?.dataset.state,
     rows: rows.map(row => row.dataset.symbol),
     priced: rows.filter(row => !row.querySelector('[data-testid=last]').textContent.includes('—')).length,
-    selected: document.querySelector('tbody tr[aria-selected=true]')?.dataset.symbol ?? null,
+    selected: document.querySelector('tbody tr[aria-current=true]')?.dataset.symbol ?? null,
     focused: active?.closest('tr')?.dataset.symbol ?? null,
     focusedTag: active?.tagName ?? null,
     tabStops: rows.filter(row => row.tabIndex === 0).length,
