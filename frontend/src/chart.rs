@@ -5,10 +5,12 @@
 //! - [`gesture`]: pointer drags and pinches.
 //! - [`control`]: pointer, wheel and keys turned into viewport and cursor changes.
 //! - [`axis`]: value scales, round grid steps, round times.
-//! - [`layout`]: one frame's shapes: candles or lines, volume, grid, labels, crosshair, readout.
+//! - [`layout`]: one frame's shapes ([`frame`]): candles or lines, volume, grid, labels,
+//!   crosshair, readout.
 
 pub mod axis;
 pub mod control;
+pub mod frame;
 pub mod gesture;
 pub mod layout;
 pub mod viewport;

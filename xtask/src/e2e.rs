@@ -10,31 +10,27 @@
 //! upgrade times). The steps of the watchlist and accessibility features live in `e2e/`, one
 //! module each, called from [`scenario`].
 
-use std::{
-    path::{Path, PathBuf},
-    process::Stdio,
-    time::Duration,
-};
+use std::{path::Path, time::Duration};
 
 mod alerts;
 mod cdp;
 mod chart;
+mod fallback;
+mod harness;
 mod keys;
 mod lifecycle;
+mod look;
 mod motion;
+mod sorting;
 mod staleness;
 mod watchlist;
 
-use crate::blocker::WebSocketBlocker;
 use anyhow::{Context, Result, bail, ensure};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
-use tokio::{
-    io::{AsyncBufReadExt, BufReader},
-    net::TcpListener,
-    process::{Child, Command},
-    time::{Instant, sleep, timeout},
-};
+use tokio::time::{Instant, sleep};
+
+use self::harness::{ChromeDriver, Server, free_port};
 
 /// Longest wait for any one condition.
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -60,179 +56,11 @@ pub fn run(root: &Path) -> Result<()> {
         let client = driver.client().await?;
         let outcome = scenario(&client, &mut server, root).await;
         if outcome.is_err() {
-            let _ = save_screenshot(&client, &root.join("target/e2e-failure.png")).await;
+            let _ = look::save_screenshot(&client, &root.join("target/e2e-failure.png")).await;
         }
         let _ = client.close().await;
         outcome
     })
-}
-
-async fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0").await?.local_addr()?.port())
-}
-
-/// The ticker server as a child process.
-struct Server {
-    binary: PathBuf,
-    static_dir: PathBuf,
-    port: u16,
-    child: Child,
-}
-
-impl Server {
-    async fn start(root: &Path, port: u16) -> Result<Self> {
-        let binary = root.join("target/debug/ticker-server");
-        let static_dir = root.join("dist");
-        let child = Self::spawn(&binary, &static_dir, port).await?;
-        Ok(Server {
-            binary,
-            static_dir,
-            port,
-            child,
-        })
-    }
-
-    /// Starts the server and waits until it says it is live.
-    async fn spawn(binary: &Path, static_dir: &Path, port: u16) -> Result<Child> {
-        let mut child = Command::new(binary)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--seed",
-                "42",
-                "--backfill",
-                "15m",
-                // The load the frame-time measurement asks for: 50 symbols at 10 ticks/s each.
-                "--symbol-count",
-                "50",
-                "--tick-rate",
-                "10",
-                // The test knob that stalls one symbol's feed (staleness).
-                "--enable-admin",
-            ])
-            .arg("--static-dir")
-            .arg(static_dir)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("cannot start {}", binary.display()))?;
-        let stdout = child.stdout.take().context("server stdout")?;
-        let mut lines = BufReader::new(stdout).lines();
-        let live = timeout(DEADLINE, async {
-            while let Some(line) = lines.next_line().await? {
-                println!("server | {line}");
-                if line.contains("Ticker is live at") {
-                    return Ok(());
-                }
-            }
-            bail!("the server exited before it was live")
-        })
-        .await
-        .context("the server did not start in time")?;
-        live?;
-        tokio::spawn(async move {
-            while let Ok(Some(line)) = lines.next_line().await {
-                println!("server | {line}");
-            }
-        });
-        Ok(child)
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/", self.port)
-    }
-
-    /// Sends SIGTERM and waits for a clean exit; returns how long the exit took.
-    async fn terminate(&mut self) -> Result<Duration> {
-        let pid = self.child.id().context("server already exited")?;
-        let status = Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status()
-            .await?;
-        ensure!(status.success(), "kill -TERM failed");
-        let signalled = Instant::now();
-        let exit = timeout(DEADLINE, self.child.wait())
-            .await
-            .context("the server did not stop after SIGTERM")??;
-        ensure!(
-            exit.success(),
-            "the server exited with {exit} after SIGTERM"
-        );
-        Ok(signalled.elapsed())
-    }
-
-    async fn restart(&mut self) -> Result<()> {
-        self.child = Self::spawn(&self.binary, &self.static_dir, self.port).await?;
-        Ok(())
-    }
-}
-
-/// ChromeDriver driving Debian's headless Chromium.
-struct ChromeDriver {
-    port: u16,
-    _child: Child,
-    profile: PathBuf,
-}
-
-impl ChromeDriver {
-    async fn start() -> Result<Self> {
-        let port = free_port().await?;
-        let child = Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .context("cannot start chromedriver (cargo xtask setup --browser installs it)")?;
-        let profile =
-            std::env::temp_dir().join(format!("ticker-e2e-profile-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&profile);
-        wait_until("chromedriver accepts connections", || async move {
-            Ok(tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok())
-        })
-        .await?;
-        Ok(ChromeDriver {
-            port,
-            _child: child,
-            profile,
-        })
-    }
-
-    async fn client(&self) -> Result<Client> {
-        let arguments = [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--window-size=1400,900",
-        ];
-        let mut args: Vec<String> = arguments.iter().map(|a| a.to_string()).collect();
-        args.push(format!("--user-data-dir={}", self.profile.display()));
-        let capabilities = json!({
-            "goog:chromeOptions": { "binary": "/usr/bin/chromium", "args": args }
-        });
-        let Value::Object(capabilities) = capabilities else {
-            unreachable!("a JSON object literal")
-        };
-        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        ClientBuilder::new(connector)
-            .capabilities(capabilities)
-            .connect(&format!("http://127.0.0.1:{}", self.port))
-            .await
-            .context("cannot open a Chromium session through chromedriver")
-    }
-}
-
-impl Drop for ChromeDriver {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.profile);
-    }
 }
 
 /// Polls `check` until it returns true, failing after [`DEADLINE`].
@@ -481,9 +309,9 @@ async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<(
     );
     let frames = frame_times(client).await?;
     println!("e2e | frames over 5 s at 500 ticks/s: {frames}");
-    themes(client, root, symbols).await?;
-    sorting(client).await?;
-    phone(client).await?;
+    look::themes(client, root, symbols).await?;
+    sorting::sorting(client).await?;
+    look::phone(client).await?;
     let watchlist = watchlist::check(client, symbols).await?;
     let staleness = staleness::check(client).await?;
     let motion = motion::check(client).await?;
@@ -506,7 +334,7 @@ async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<(
     println!("e2e | reconnected to the restarted server and reset cleanly");
     alerts::after_restart(client).await?;
 
-    let fallback = sse_fallback(client, server.port, symbols).await?;
+    let fallback = fallback::sse_fallback(client, server.port, symbols).await?;
     let lifecycle = lifecycle::check(client, server.port, symbols).await?;
 
     let report = json!({
@@ -533,167 +361,4 @@ async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<(
     println!("e2e | report: {report}");
     println!("e2e | passed");
     Ok(())
-}
-
-/// The same page behind a proxy that blocks WebSockets: the app falls back to SSE by itself,
-/// keeps ticking on it, and moves back to the WebSocket once the proxy lets it through, with no
-/// gap and no duplicate across the switches.
-async fn sse_fallback(client: &Client, server_port: u16, symbols: usize) -> Result<Value> {
-    let proxy = WebSocketBlocker::start(server_port).await?;
-    let opened = Instant::now();
-    client
-        .goto(&format!("http://127.0.0.1:{}/", proxy.port))
-        .await?;
-    let on_sse = wait_for_page(client, "the app falls back to SSE and is live", |s| {
-        s["state"] == "live" && s["transport"] == "sse" && watchlist_full(s, symbols)
-    })
-    .await?;
-    let fell_back_after = opened.elapsed();
-    println!("e2e | WebSockets blocked: live over SSE after {fell_back_after:?}");
-    let before = prices(&on_sse);
-    wait_for_page(client, "a price changes over SSE", |s| {
-        s["transport"] == "sse" && prices(s) != before
-    })
-    .await?;
-    println!("e2e | prices move over SSE");
-
-    proxy.unblock();
-    let unblocked = Instant::now();
-    let upgraded = wait_for_page(client, "the app moves back to the WebSocket", |s| {
-        s["state"] == "live" && s["transport"] == "websocket"
-    })
-    .await?;
-    let upgraded_after = unblocked.elapsed();
-    let mark = upgraded["ticksApplied"].as_f64().unwrap_or(0.0);
-    let settled = wait_for_page(client, "ticks keep coming on the WebSocket", |s| {
-        s["ticksApplied"].as_f64() > Some(mark + 100.0)
-    })
-    .await?;
-    ensure!(
-        settled["gaps"] == 0 && settled["duplicates"] == 0,
-        "the switches lost or repeated ticks: {settled}"
-    );
-    println!(
-        "e2e | back on the WebSocket {upgraded_after:?} after unblocking; 0 gaps, 0 duplicates"
-    );
-    Ok(json!({
-        "fell_back_after_ms": fell_back_after.as_millis() as u64,
-        "upgraded_back_after_ms": upgraded_after.as_millis() as u64,
-        "gaps": settled["gaps"],
-        "duplicates": settled["duplicates"],
-    }))
-}
-
-/// The page background of each theme (`--bg` in style.css), as the browser computes it.
-const LIGHT_BACKGROUND: &str = "rgb(243, 245, 248)";
-const DARK_BACKGROUND: &str = "rgb(11, 15, 21)";
-
-/// The theme button pins light, then dark, and the choice survives a reload; a click more goes
-/// back to the system's theme. Saves `docs/screenshot-light.png` and `docs/screenshot.png`
-/// (dark).
-async fn themes(client: &Client, root: &Path, symbols: usize) -> Result<()> {
-    let theme_button = || client.find(Locator::Css("[data-testid=theme]"));
-    let start = page(client).await?;
-    ensure!(
-        start["themeChoice"] == "system",
-        "the theme follows the system at first: {}",
-        start["themeChoice"]
-    );
-    std::fs::create_dir_all(root.join("docs"))?;
-    for (choice, background, file) in [
-        ("light", LIGHT_BACKGROUND, "docs/screenshot-light.png"),
-        ("dark", DARK_BACKGROUND, "docs/screenshot.png"),
-    ] {
-        theme_button().await?.click().await?;
-        wait_for_page(client, &format!("the {choice} theme"), |s| {
-            s["themeChoice"] == choice && s["theme"] == choice && s["background"] == background
-        })
-        .await?;
-        // Let the chart repaint in the new colours before the picture.
-        let paints = page(client).await?["chartPaints"].as_f64().unwrap_or(0.0);
-        wait_for_page(client, "the chart repaints", |s| {
-            s["chartPaints"].as_f64() > Some(paints)
-        })
-        .await?;
-        save_screenshot(client, &root.join(file)).await?;
-        println!("e2e | {choice} theme; screenshot saved to {file}");
-    }
-    client.refresh().await?;
-    wait_for_page(client, "the dark theme is kept across a reload", |s| {
-        s["state"] == "live"
-            && watchlist_full(s, symbols)
-            && s["themeChoice"] == "dark"
-            && s["background"] == DARK_BACKGROUND
-    })
-    .await?;
-    theme_button().await?.click().await?;
-    wait_for_page(client, "back to the system's theme", |s| {
-        s["themeChoice"] == "system"
-    })
-    .await?;
-    println!("e2e | the theme choice survives a reload; back to the system's");
-    Ok(())
-}
-
-/// Clicking the Last header sorts the watchlist by price, largest first, then the other way,
-/// then back to the server's order.
-async fn sorting(client: &Client) -> Result<()> {
-    let server_order = symbols_in_order(&page(client).await?);
-    let last_header = || client.find(Locator::Css("button.sort[data-column='Last']"));
-    for (what, descending) in [("largest first", true), ("smallest first", false)] {
-        last_header().await?.click().await?;
-        wait_for_page(
-            client,
-            &format!("the watchlist sorted by price, {what}"),
-            |s| {
-                let prices = last_prices(s);
-                prices.len() > 1
-                    && prices
-                        .windows(2)
-                        .all(|pair| (pair[0] >= pair[1]) == descending || pair[0] == pair[1])
-            },
-        )
-        .await?;
-    }
-    last_header().await?.click().await?;
-    wait_for_page(client, "the server's order again", |s| {
-        symbols_in_order(s) == server_order
-    })
-    .await?;
-    println!("e2e | the watchlist sorts by price both ways and back");
-    Ok(())
-}
-
-/// The watchlist's last prices, top to bottom, as numbers (rows without one left out).
-fn last_prices(state: &Value) -> Vec<f64> {
-    rows(state)
-        .filter_map(|row| row["last"].as_str()?.replace(',', "").parse().ok())
-        .collect()
-}
-
-/// The watchlist's symbols, top to bottom.
-fn symbols_in_order(state: &Value) -> Vec<String> {
-    rows(state)
-        .filter_map(|row| row["symbol"].as_str().map(str::to_owned))
-        .collect()
-}
-
-/// At the width of a small phone (375 px) nothing scrolls sideways and the watchlist's
-/// columns fit their panel.
-async fn phone(client: &Client) -> Result<()> {
-    let (width, height) = client.get_window_size().await?;
-    client.set_window_size(375, 812).await?;
-    let narrow = wait_for_page(client, "the layout fits 375 px", |s| {
-        s["pageOverflow"].as_f64() <= Some(0.0) && s["tableOverflow"].as_f64() <= Some(0.0)
-    })
-    .await;
-    client.set_window_size(width as u32, height as u32).await?;
-    narrow?;
-    println!("e2e | the layout fits a 375 px wide phone");
-    Ok(())
-}
-
-async fn save_screenshot(client: &Client, path: &Path) -> Result<()> {
-    let png = client.screenshot().await?;
-    std::fs::write(path, png).with_context(|| format!("writing {}", path.display()))
 }
