@@ -21,8 +21,15 @@ pub const MAX_CHAT_TEXT_CHARS: usize = 280;
 pub const CHAT_HISTORY_LEN: usize = 50;
 /// Most chat messages one connection may post within [`CHAT_RATE_WINDOW`].
 pub const CHAT_RATE_MESSAGES: usize = 5;
-/// The window of the chat rate limit: at most [`CHAT_RATE_MESSAGES`] within any such span.
+/// The window of the chat rate limits: at most [`CHAT_RATE_MESSAGES`] per connection and
+/// [`CHAT_ROOM_RATE_MESSAGES`] over the whole desk within any such span.
 pub const CHAT_RATE_WINDOW: Duration = Duration::from_secs(10);
+/// Most chat messages the whole desk, every connection together, may post within
+/// [`CHAT_RATE_WINDOW`]. Every message goes into every connection's queue, so without it `n`
+/// connections each at their own limit would fill every queue `n` times faster; with it chat
+/// adds at most this many messages per window to any queue, however many connect. A dozen
+/// people each posting at their own limit are never refused.
+pub const CHAT_ROOM_RATE_MESSAGES: usize = 12 * CHAT_RATE_MESSAGES;
 
 /// Contents of the client's `chat` message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
