@@ -15,8 +15,11 @@
 //!
 //! Queues are bounded and filled with `try_send`: the hub never waits for a client. A client
 //! whose queue is full is disconnected (close 1008, "slow consumer") and can resume without loss
-//! from the history. Every command first closes the current window, so what a command produces
-//! (a snapshot, a replay, a confirmation) never overtakes or repeats a tick.
+//! from the history. A command whose answer is ordered against ticks (a subscription's snapshot,
+//! a replay, `unsubscribed`, `alert_added`) first closes the current window, so its answer never
+//! overtakes or repeats a tick; the others (pings, history, chat, …) leave the window open, so
+//! however often clients send them the window's ticks still go out in one frame per group (see
+//! [`Hub::closes_window`]).
 //!
 //! The hub also owns what the desk shares: every connection's price alerts ([`AlertBook`],
 //! checked on every tick it applies, fired alerts queued when the window closes, behind the
@@ -509,10 +512,7 @@ impl Hub {
                     None => break,
                 },
                 command = commands.recv() => match command {
-                    Some(command) => {
-                        self.flush();
-                        self.on_command(command);
-                    }
+                    Some(command) => self.on_command(command),
                     None => break,
                 },
             }
@@ -541,8 +541,9 @@ impl Hub {
         for update in &applied.closed {
             json.push_candle(&encode_candle(update));
         }
-        // A binary group can only appear between windows (every command closes the window
-        // first), so a window either needs the binary form from its first tick or not at all.
+        // A binary group can only appear between windows (the commands that join groups close
+        // the window first), so a window either needs the binary form from its first tick or
+        // not at all.
         if self.groups.binary_groups > 0 {
             if let Some(tick) = self.market.last(id) {
                 binary.push(tick, id.0);
@@ -628,7 +629,42 @@ impl Hub {
         }
     }
 
+    /// Whether `command` must see the current window closed first: whether what it answers
+    /// is ordered against the ticks of the window (applied before the command, not yet sent).
+    fn closes_window(&self, command: &Command) -> bool {
+        match command {
+            // A snapshot or replay must include exactly the ticks before it; `unsubscribed`
+            // must follow the ticks the client was subscribed to when they happened; and a
+            // client joins a group only between windows (see `on_tick`).
+            Command::Subscribe { .. } | Command::Unsubscribe { .. } | Command::Resume { .. } => {
+                true
+            }
+            // Every tick after `alert_added` has been checked against the rule.
+            Command::AddAlert { .. } => true,
+            // An alert a tick of this window fired goes out before `alert_removed` of its rule.
+            Command::RemoveAlert { client, id } => self
+                .fired
+                .iter()
+                .any(|(fired_for, alert)| fired_for == client && alert.id == *id),
+            // None is ordered against ticks: a new connection is in no group yet and a gone one
+            // in none any more; a pong follows what the client's earlier messages produced,
+            // which is queued already; a history page holds candles of the past (an open one
+            // may change afterwards, as in a snapshot); chat goes to everyone, ticks or not.
+            // Clients may send these often: closing the window for each would split every
+            // group's frame as often.
+            Command::Connect { .. }
+            | Command::Disconnect { .. }
+            | Command::Pong { .. }
+            | Command::History { .. }
+            | Command::Chat { .. }
+            | Command::Sync { .. } => false,
+        }
+    }
+
     fn on_command(&mut self, command: Command) {
+        if self.closes_window(&command) {
+            self.flush();
+        }
         match command {
             Command::Connect { client, link } => {
                 self.clients.insert(
@@ -985,7 +1021,6 @@ mod tests {
     }
 
     fn subscribe(hub: &mut Hub, client: ClientId, ids: &[usize]) {
-        hub.flush();
         hub.on_command(Command::Subscribe {
             client,
             ids: ids.iter().map(|&i| SymbolId(i)).collect(),
@@ -1323,6 +1358,91 @@ mod tests {
                 .alerts_fired
                 .load(std::sync::atomic::Ordering::Relaxed),
             1
+        );
+    }
+
+    /// What `items` are, in order: `"live N"` for a frame of N ticks, else the message type.
+    fn kinds(items: &[Outbound]) -> Vec<String> {
+        items
+            .iter()
+            .map(|item| match item {
+                Outbound::Live(frame) => format!("live {}", frame.ticks),
+                Outbound::Message(text) => {
+                    let value: serde_json::Value = serde_json::from_str(text).expect("JSON");
+                    value["type"].as_str().expect("a type").to_owned()
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn commands_not_ordered_against_ticks_leave_the_window_whole() {
+        let mut hub = gathering_hub();
+        let mut clients = [1, 2].map(|id| connect(&mut hub, id, 64));
+        for id in 1..=2 {
+            subscribe(&mut hub, id, &[0]);
+        }
+        clients.iter_mut().for_each(|c| drop(drain(c)));
+        hub.on_tick(tick("AAPL", 1));
+        let request = HistoryRequest {
+            symbol: Symbol::new("AAPL").unwrap(),
+            interval: ticker_shared::Interval::S1,
+            before: i64::MAX,
+            limit: 10,
+        };
+        let post = ChatPost {
+            name: "Ada".into(),
+            text: "mid-window".into(),
+        };
+        let (link, _outbox, _kicked) = ClientLink::new(16, Encoding::Json);
+        for command in [
+            Command::History {
+                client: 1,
+                id: SymbolId(0),
+                request,
+            },
+            Command::Chat { client: 2, post },
+            Command::Pong { client: 1, ts: 1.5 },
+            Command::RemoveAlert { client: 1, id: 9 },
+            Command::Connect { client: 3, link },
+            Command::Disconnect { client: 3 },
+        ] {
+            hub.on_command(command);
+        }
+        let (done, _) = oneshot::channel();
+        hub.on_command(Command::Sync { done });
+        hub.on_tick(tick("AAPL", 2));
+        hub.flush();
+        assert_eq!(
+            kinds(&drain(&mut clients[0])),
+            ["history", "chat", "pong", "alert_removed", "live 2"],
+            "the answers at once, the window's ticks in one frame"
+        );
+        assert_eq!(kinds(&drain(&mut clients[1])), ["chat", "live 2"]);
+    }
+
+    #[test]
+    fn alert_commands_close_the_window_so_their_answers_follow_its_ticks() {
+        let mut hub = gathering_hub();
+        let mut client = connect(&mut hub, 1, 64);
+        subscribe(&mut hub, 1, &[0]);
+        drain(&mut client);
+        hub.on_tick(tick("AAPL", 1));
+        hub.on_command(Command::AddAlert {
+            client: 1,
+            rule: alert(7, 100),
+        });
+        assert_eq!(
+            kinds(&drain(&mut client)),
+            ["live 1", "alert_added"],
+            "ticks before the rule are not checked against it, and come before its confirmation"
+        );
+        hub.on_tick(tick("AAPL", 2));
+        hub.on_command(Command::RemoveAlert { client: 1, id: 7 });
+        assert_eq!(
+            kinds(&drain(&mut client)),
+            ["live 1", "alert", "alert_removed"],
+            "the rule fired in the window: its alert comes before its removal"
         );
     }
 
