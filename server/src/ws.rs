@@ -2,12 +2,12 @@
 //!
 //! The handshake is admitted first (Origin and connection limits, see [`crate::admission`]);
 //! the request payload is then guarded so no oversized frame is ever buffered ([`guard`]).
-//! A connection sends `hello`, registers with the hub, then runs one loop over its sources:
-//! shutdown and eviction (first, so they win), the client's frames, the heartbeat tick, the
-//! idle deadline, and the outbound queue the hub fills. Every write also watches shutdown,
-//! eviction and the heartbeat deadline, so a peer that stops reading cannot hold the task.
-//! Errors stay on their connection: they are answered, logged and counted, and never reach the
-//! hub or other clients.
+//! A connection sends `hello`, registers with the hub and writes the hub's first message for it
+//! (the recent chat), then runs one loop over its sources: shutdown and eviction (first, so they
+//! win), the client's frames, the heartbeat tick, the idle deadline, and the outbound queue the
+//! hub fills. Every write also watches shutdown, eviction and the heartbeat deadline, so a peer
+//! that stops reading cannot hold the task. Errors stay on their connection: they are answered,
+//! logged and counted, and never reach the hub or other clients.
 //!
 //! The same loop also serves `/echo` (when enabled) for protocol-conformance tests: it echoes
 //! messages instead of speaking the market protocol, with the same framing, close codes and
@@ -272,6 +272,9 @@ impl Connection {
             if let Some(link) = self.link.take() {
                 self.app.hub.connect(self.client, link).await;
             }
+            if let Err(stop) = self.deliver_chat_history().await {
+                return stop;
+            }
         }
         let period = self.app.limits.heartbeat_interval;
         let mut heartbeat = tokio::time::interval_at(Instant::now() + period, period);
@@ -487,6 +490,21 @@ impl Connection {
     async fn refuse(&mut self, error: ErrorMessage) -> Result<(), Stop> {
         Metrics::inc(&self.app.metrics.client_errors);
         self.send(&error.into()).await
+    }
+
+    /// Waits for the hub's first item for this connection, the recent chat (`chat_history`),
+    /// and writes it before the loop reads anything from the client: refusals are written
+    /// straight to the session, and a bad frame sent right after the upgrade must not overtake
+    /// it (`chat_history` is the second message on every connection).
+    async fn deliver_chat_history(&mut self) -> Result<(), Stop> {
+        let shutdown = self.app.shutdown.clone();
+        let first = tokio::select! {
+            biased;
+            () = shutdown.cancelled() => return Err(Stop::Shutdown),
+            // No item: the hub has stopped, so the server is shutting down.
+            item = self.outbox.recv() => item.ok_or(Stop::Shutdown)?,
+        };
+        self.push(first).await
     }
 
     /// Writes everything the hub has queued for this client so far.
