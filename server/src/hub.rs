@@ -114,6 +114,10 @@ pub enum Outbound {
     Live(Arc<LiveFrame>),
     /// A complete message for this client alone (snapshot, replay, confirmation, pong).
     Message(ByteString),
+    /// A `history` page for this client alone. Apart from the other messages because pages are
+    /// large: a connection counts those it asked for until it has written them
+    /// ([`ticker_shared::MAX_HISTORY_IN_FLIGHT`]).
+    History(ByteString),
 }
 
 /// Why the hub dropped a client.
@@ -719,7 +723,7 @@ impl Hub {
                 request,
             } => {
                 let page = ServerMessage::History(self.market.history(id, &request));
-                self.enqueue(client, Outbound::Message(page.to_json().into()));
+                self.enqueue(client, Outbound::History(page.to_json().into()));
             }
             Command::AddAlert { client, rule } => self.add_alert(client, rule),
             Command::RemoveAlert { client, id } => {
@@ -1036,7 +1040,7 @@ mod tests {
             .iter()
             .filter_map(|item| match item {
                 Outbound::Live(frame) => Some(LiveFrame::clone(frame)),
-                Outbound::Message(_) => None,
+                Outbound::Message(_) | Outbound::History(_) => None,
             })
             .collect()
     }
@@ -1050,7 +1054,9 @@ mod tests {
                     Payload::Binary(bytes) => binary::decode(bytes, &symbols()),
                     Payload::Text(text) => Ok(decode_server(text).expect("valid JSON")),
                 },
-                Outbound::Message(text) => Ok(decode_server(text).expect("valid JSON")),
+                Outbound::Message(text) | Outbound::History(text) => {
+                    Ok(decode_server(text).expect("valid JSON"))
+                }
             };
             match message.expect("the hub sends valid messages") {
                 ServerMessage::Ticks { ticks: t, candles } => {
@@ -1316,7 +1322,7 @@ mod tests {
     }
 
     fn message(item: &Outbound) -> ServerMessage {
-        let Outbound::Message(text) = item else {
+        let (Outbound::Message(text) | Outbound::History(text)) = item else {
             panic!("a message of its own, not live ticks: {item:?}")
         };
         decode_server(text).expect("valid JSON")
@@ -1361,12 +1367,14 @@ mod tests {
         );
     }
 
-    /// What `items` are, in order: `"live N"` for a frame of N ticks, else the message type.
+    /// What `items` are, in order: `"live N"` for a frame of N ticks, `"history"` for a history
+    /// page, else the message type.
     fn kinds(items: &[Outbound]) -> Vec<String> {
         items
             .iter()
             .map(|item| match item {
                 Outbound::Live(frame) => format!("live {}", frame.ticks),
+                Outbound::History(_) => "history".to_owned(),
                 Outbound::Message(text) => {
                     let value: serde_json::Value = serde_json::from_str(text).expect("JSON");
                     value["type"].as_str().expect("a type").to_owned()

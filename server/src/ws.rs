@@ -14,6 +14,7 @@
 //! limits.
 
 pub mod guard;
+mod history;
 mod inbound;
 pub mod rate;
 
@@ -38,6 +39,7 @@ use tracing::{Instrument, debug, info, info_span};
 pub use self::inbound::{Inbound, InboundFrames, Violation, violation_for};
 use self::{
     guard::GuardedPayload,
+    history::HistoryBudget,
     rate::{RateLimit, Verdict},
 };
 use crate::{
@@ -199,6 +201,8 @@ struct Connection {
     subscribed: HashSet<SymbolId>,
     /// When the client is subscribed to nothing: the moment it will be closed as idle.
     idle_deadline: Option<Instant>,
+    /// The `history` requests whose pages are not written yet, to bound them.
+    history: HistoryBudget,
     /// Holds the connection's place under the connection limits.
     _permit: ConnectionPermit,
 }
@@ -228,6 +232,7 @@ impl Connection {
             rate: RateLimit::new(limits.max_message_rate, limits.message_burst, now),
             subscribed: HashSet::new(),
             idle_deadline: (mode == Mode::Market).then(|| now + limits.idle_timeout),
+            history: HistoryBudget::default(),
             _permit: permit,
             app,
         }
@@ -432,7 +437,10 @@ impl Connection {
             },
             ClientMessage::Ping { ts } => self.app.hub.pong(self.client, ts).await,
             ClientMessage::History(request) => match universe.id(request.symbol.as_str()) {
-                Some(id) => self.app.hub.history(self.client, id, request).await,
+                Some(id) => match self.history.take() {
+                    Ok(()) => self.app.hub.history(self.client, id, request).await,
+                    Err(refusal) => return self.refuse(refusal).await,
+                },
                 None => return self.refuse_unknown(kind, &[request.symbol]).await,
             },
             ClientMessage::AddAlert(rule) => self.app.hub.add_alert(self.client, rule).await,
@@ -535,6 +543,11 @@ impl Connection {
         match item {
             Outbound::Live(frame) => self.write(frame.payload.clone()).await,
             Outbound::Message(message) => self.write(Payload::Text(message)).await,
+            Outbound::History(page) => {
+                self.write(Payload::Text(page)).await?;
+                self.history.written();
+                Ok(())
+            }
         }
     }
 
