@@ -3,13 +3,17 @@
 //! Per symbol the armed rules sit in two maps ordered by threshold. An `above` rule fires on a
 //! trade at or above its price, so the rules one trade fires are the lowest `above` thresholds:
 //! they are taken from the front of that map while they are at most the trade price. `below`
-//! rules are taken from the back of theirs while they are at least the trade price. A tick
-//! therefore costs O(log n) plus the rules it fires, however many rules are armed, and a tick
-//! that fires nothing looks at one entry per map. Rules are one-shot: a fired rule leaves the
-//! book. Pure state with no I/O; the hub owns it and queues what fires.
+//! rules are taken from the back of theirs while they are at least the trade price. On both
+//! sides, of rules with equal thresholds the one set first fires first. A tick therefore costs
+//! O(log n) plus the rules it fires, however many rules are armed, and a tick that fires nothing
+//! looks at one entry per map. Rules are one-shot: a fired rule leaves the book. Pure state with
+//! no I/O; the hub owns it and queues what fires.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::{
+    cmp::Reverse,
+    collections::{BTreeMap, HashMap},
+    sync::Arc,
+};
 
 use ticker_shared::{AlertCondition, AlertError, AlertFired, AlertId, AlertRule, Price, Tick};
 
@@ -18,8 +22,12 @@ use crate::{
     universe::{SymbolId, Universe},
 };
 
-/// Orders a symbol's rules: by threshold, then by when they were set.
-type Key = (Price, u64);
+/// Orders a symbol's `above` rules as they fire, from the front: by rising threshold, then by
+/// when they were set (the serial).
+type AboveKey = (Price, u64);
+/// Orders a symbol's `below` rules as they fire, from the back: by rising threshold, then by
+/// falling serial, so that of equal thresholds the back holds the rule set first.
+type BelowKey = (Price, Reverse<u64>);
 
 /// Every connection's rules, armed per symbol.
 #[derive(Debug)]
@@ -37,16 +45,26 @@ pub struct AlertBook {
 /// One symbol's armed rules.
 #[derive(Debug, Default)]
 struct Armed {
-    above: BTreeMap<Key, Owned>,
-    below: BTreeMap<Key, Owned>,
+    above: BTreeMap<AboveKey, Owned>,
+    below: BTreeMap<BelowKey, Owned>,
 }
 
 impl Armed {
-    fn side(&mut self, condition: AlertCondition) -> &mut BTreeMap<Key, Owned> {
-        match condition {
-            AlertCondition::Above => &mut self.above,
-            AlertCondition::Below => &mut self.below,
-        }
+    fn insert(&mut self, placed: Placed, owned: Owned) {
+        match placed.condition {
+            AlertCondition::Above => self.above.insert((placed.price, placed.serial), owned),
+            AlertCondition::Below => {
+                let key = (placed.price, Reverse(placed.serial));
+                self.below.insert(key, owned)
+            }
+        };
+    }
+
+    fn remove(&mut self, placed: Placed) {
+        match placed.condition {
+            AlertCondition::Above => self.above.remove(&(placed.price, placed.serial)),
+            AlertCondition::Below => self.below.remove(&(placed.price, Reverse(placed.serial))),
+        };
     }
 }
 
@@ -62,7 +80,9 @@ struct Owned {
 struct Placed {
     symbol: SymbolId,
     condition: AlertCondition,
-    key: Key,
+    price: Price,
+    /// Unique per rule set: its place among rules of equal threshold.
+    serial: u64,
 }
 
 impl AlertBook {
@@ -90,20 +110,18 @@ impl AlertBook {
             return Err(AlertError::UnknownSymbol(rule.symbol));
         };
         self.remove(client, rule.id);
-        let key = (rule.price, self.next_serial);
-        self.next_serial += 1;
         let placed = Placed {
             symbol,
             condition: rule.condition,
-            key,
+            price: rule.price,
+            serial: self.next_serial,
         };
+        self.next_serial += 1;
         self.placed
             .entry(client)
             .or_default()
             .insert(rule.id, placed);
-        self.armed[symbol.0]
-            .side(rule.condition)
-            .insert(key, Owned { client, rule });
+        self.armed[symbol.0].insert(placed, Owned { client, rule });
         Ok(())
     }
 
@@ -118,9 +136,7 @@ impl AlertBook {
         if rules.is_empty() {
             self.placed.remove(&client);
         }
-        self.armed[placed.symbol.0]
-            .side(placed.condition)
-            .remove(&placed.key);
+        self.armed[placed.symbol.0].remove(placed);
         true
     }
 
@@ -132,15 +148,13 @@ impl AlertBook {
             .into_iter()
             .flat_map(HashMap::into_values)
         {
-            self.armed[placed.symbol.0]
-                .side(placed.condition)
-                .remove(&placed.key);
+            self.armed[placed.symbol.0].remove(placed);
         }
     }
 
     /// Fires the rules of `symbol` that `tick` meets, appending each with its connection to
-    /// `fired` (`above` rules by rising threshold, then `below` rules by falling threshold),
-    /// and takes them out of the book.
+    /// `fired` (`above` rules by rising threshold, then `below` rules by falling threshold,
+    /// equal thresholds in the order they were set), and takes them out of the book.
     pub fn on_tick(
         &mut self,
         symbol: SymbolId,
@@ -276,9 +290,19 @@ mod tests {
         book.add(1, above(2, 101)).unwrap();
         book.add(2, below(2, 200)).unwrap();
         book.add(2, below(3, 300)).unwrap();
+        book.add(3, below(1, 200)).unwrap();
+        book.add(1, below(4, 200)).unwrap();
         assert_eq!(
             fire(&mut book, 9, 150),
-            vec![(2, 1, 9), (1, 2, 9), (1, 1, 9), (2, 3, 9), (2, 2, 9)]
+            vec![
+                (2, 1, 9),
+                (1, 2, 9),
+                (1, 1, 9),
+                (2, 3, 9),
+                (2, 2, 9),
+                (3, 1, 9),
+                (1, 4, 9)
+            ]
         );
         assert!(book.is_empty());
     }

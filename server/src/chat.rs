@@ -1,9 +1,10 @@
-//! The desk chat room: the recent messages, message numbering, and each connection's chat rate
-//! limit. Pure state with an injected clock; the hub owns it, broadcasts what it accepts to every
-//! connection and sends the recent messages to each new one.
+//! The desk chat room: the recent messages, message numbering, and the chat rate limits, each
+//! connection's and the whole desk's. Pure state with an injected clock; the hub owns it,
+//! broadcasts what it accepts to every connection and sends the recent messages to each new one.
 //!
 //! A post is checked by [`ChatPost::check`] (the same check the browser runs), then against the
-//! sender's rate limit ([`ChatRate`]); an accepted post is numbered, kept among the last
+//! sender's rate limit and the desk's ([`ChatRate`] both; the desk's bounds what chat puts in
+//! every connection's queue however many post); an accepted post is numbered, kept among the last
 //! [`CHAT_HISTORY_LEN`], and serialized once for everyone. Text is kept verbatim (trimmed): the
 //! server neither escapes nor interprets it.
 
@@ -15,14 +16,14 @@ use std::{
 use bytestring::ByteString;
 use ticker_shared::{
     ChatMessage, ChatPost, ErrorCode, ErrorMessage, ServerMessage,
-    chat::{CHAT_HISTORY_LEN, CHAT_RATE_MESSAGES, CHAT_RATE_WINDOW},
+    chat::{CHAT_HISTORY_LEN, CHAT_RATE_MESSAGES, CHAT_RATE_WINDOW, CHAT_ROOM_RATE_MESSAGES},
 };
 use tokio::time::Instant;
 
 use crate::hub::ClientId;
 
 /// The chat room of one server instance.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ChatRoom {
     /// The last [`CHAT_HISTORY_LEN`] messages, oldest first.
     recent: VecDeque<ChatMessage>,
@@ -31,8 +32,22 @@ pub struct ChatRoom {
     /// The `chat_history` message, serialized once per change: a reconnect storm would
     /// otherwise serialize it once per connection.
     history: Option<ByteString>,
-    /// Per connection that has posted, its recent posts: for the rate limit.
+    /// Per connection that has posted, its recent posts: for its rate limit.
     senders: HashMap<ClientId, ChatRate>,
+    /// Everyone's recent posts: for the desk's rate limit.
+    desk: ChatRate,
+}
+
+impl Default for ChatRoom {
+    fn default() -> Self {
+        ChatRoom {
+            recent: VecDeque::new(),
+            last_id: 0,
+            history: None,
+            senders: HashMap::new(),
+            desk: ChatRate::new(CHAT_ROOM_RATE_MESSAGES),
+        }
+    }
 }
 
 impl ChatRoom {
@@ -51,11 +66,19 @@ impl ChatRoom {
         ts: i64,
     ) -> Result<ByteString, ErrorMessage> {
         let (name, text) = post.check().map_err(|refused| refused.to_error())?;
-        self.senders
+        let own = self
+            .senders
             .entry(client)
-            .or_default()
-            .check(now)
-            .map_err(rate_limited)?;
+            .or_insert_with(|| ChatRate::new(CHAT_RATE_MESSAGES));
+        // A post refused by either limit counts against neither.
+        if let Some(wait) = own.wait(now) {
+            return Err(rate_limited(wait));
+        }
+        if let Some(wait) = self.desk.wait(now) {
+            return Err(desk_busy(wait));
+        }
+        own.record(now);
+        self.desk.record(now);
         self.last_id += 1;
         let message = ChatMessage {
             id: self.last_id,
@@ -94,44 +117,84 @@ impl ChatRoom {
     }
 }
 
-/// The `error` for a post over the rate limit, saying when the next one will pass.
+/// The `error` for a post over the sender's rate limit, saying when the next one will pass.
 fn rate_limited(retry_in: Duration) -> ErrorMessage {
-    // Rounded up to a tenth of a second, so that retrying after the time said always passes.
-    let tenths = retry_in.as_millis().div_ceil(100);
     let message = format!(
         "too many chat messages: at most {CHAT_RATE_MESSAGES} per {} s; this one was not \
-         posted, try again in {}.{} s",
+         posted, try again in {}",
         CHAT_RATE_WINDOW.as_secs(),
-        tenths / 10,
-        tenths % 10
+        seconds(retry_in)
     );
     ErrorMessage::new(ErrorCode::RateLimited, message).replying_to("chat")
 }
 
-/// One connection's chat rate limit: at most [`CHAT_RATE_MESSAGES`] accepted posts within any
-/// [`CHAT_RATE_WINDOW`]. A sliding log of the accepted posts' times, so the limit is exact and
-/// the wait it reports is exact too; refused posts do not count.
-#[derive(Debug, Default)]
+/// The `error` for a post over the desk's rate limit, saying so and when to retry.
+fn desk_busy(retry_in: Duration) -> ErrorMessage {
+    let message = format!(
+        "the desk is busy: at most {CHAT_ROOM_RATE_MESSAGES} chat messages per {} s from \
+         everyone together; this one was not posted, try again in {}",
+        CHAT_RATE_WINDOW.as_secs(),
+        seconds(retry_in)
+    );
+    ErrorMessage::new(ErrorCode::RateLimited, message).replying_to("chat")
+}
+
+/// A wait as seconds with one decimal, rounded up, so that retrying after the time said always
+/// passes.
+fn seconds(wait: Duration) -> String {
+    let tenths = wait.as_millis().div_ceil(100);
+    format!("{}.{} s", tenths / 10, tenths % 10)
+}
+
+/// A chat rate limit: at most `limit` accepted posts within any [`CHAT_RATE_WINDOW`]. A sliding
+/// log of the accepted posts' times, so the limit is exact and the wait it reports is exact too;
+/// refused posts do not count.
+#[derive(Debug)]
 pub struct ChatRate {
+    /// Most posts accepted within a window.
+    limit: usize,
     /// When the posts still inside the window were accepted, oldest first.
     accepted: VecDeque<Instant>,
 }
 
 impl ChatRate {
+    /// A limit of `limit` posts per [`CHAT_RATE_WINDOW`], nothing posted yet.
+    pub fn new(limit: usize) -> Self {
+        ChatRate {
+            limit,
+            accepted: VecDeque::new(),
+        }
+    }
+
     /// Accounts for a post at `now`: `Ok` if it may pass (and counts it), else how long until
     /// one may.
     pub fn check(&mut self, now: Instant) -> Result<(), Duration> {
+        match self.wait(now) {
+            Some(wait) => Err(wait),
+            None => {
+                self.record(now);
+                Ok(())
+            }
+        }
+    }
+
+    /// How long until a post may pass, as of `now`; `None` if one may now. Counts nothing.
+    pub fn wait(&mut self, now: Instant) -> Option<Duration> {
         while let Some(&oldest) = self.accepted.front()
             && oldest + CHAT_RATE_WINDOW <= now
         {
             self.accepted.pop_front();
         }
-        if self.accepted.len() < CHAT_RATE_MESSAGES {
-            self.accepted.push_back(now);
-            return Ok(());
+        if self.accepted.len() < self.limit {
+            return None;
         }
         let oldest = self.accepted.front().copied().unwrap_or(now);
-        Err((oldest + CHAT_RATE_WINDOW).saturating_duration_since(now))
+        Some((oldest + CHAT_RATE_WINDOW).saturating_duration_since(now))
+    }
+
+    /// Counts a post accepted at `now` (after [`ChatRate::wait`] said it may pass).
+    pub fn record(&mut self, now: Instant) {
+        self.accepted.push_back(now);
     }
 }
 
@@ -155,7 +218,7 @@ mod tests {
     #[test]
     fn five_posts_pass_in_a_window_then_the_sixth_waits_for_the_oldest_to_leave_it() {
         let start = Instant::now();
-        let mut rate = ChatRate::default();
+        let mut rate = ChatRate::new(CHAT_RATE_MESSAGES);
         for second in 0..5 {
             assert_eq!(rate.check(start + Duration::from_secs(second)), Ok(()));
         }
@@ -177,10 +240,76 @@ mod tests {
     #[test]
     fn a_steady_poster_at_the_rate_is_never_refused() {
         let start = Instant::now();
-        let mut rate = ChatRate::default();
+        let mut rate = ChatRate::new(CHAT_RATE_MESSAGES);
         let spacing = CHAT_RATE_WINDOW / CHAT_RATE_MESSAGES as u32;
         for n in 0..100 {
             assert_eq!(rate.check(start + spacing * n), Ok(()), "post {n}");
+        }
+    }
+
+    #[test]
+    fn the_desk_takes_at_most_its_limit_from_everyone_together_and_says_it_is_busy() {
+        let mut room = ChatRoom::new();
+        let start = Instant::now();
+        let millis = |ms: u64| start + Duration::from_millis(ms);
+        // Many connections, each posting once (well inside its own limit), within a second.
+        for n in 0..CHAT_ROOM_RATE_MESSAGES as u64 {
+            room.post(n, &post("busy desk"), millis(n * 10), 0).unwrap();
+        }
+        let busy = room.post(1_000, &post("one too many"), millis(2_000), 0);
+        let busy = busy.unwrap_err();
+        assert_eq!(busy.code, ErrorCode::RateLimited);
+        assert_eq!(busy.in_reply_to.as_deref(), Some("chat"));
+        assert!(
+            busy.message.contains("the desk is busy")
+                && busy.message.contains("at most 60 chat messages per 10 s")
+                && busy.message.contains("try again in 8.0 s"),
+            "{}",
+            busy.message
+        );
+        let ServerMessage::ChatHistory { messages } = decoded(&room.history()) else {
+            panic!("chat history")
+        };
+        assert_eq!(messages.last().map(|m| m.id), Some(60), "not posted");
+        // The first post leaves the window at 10 s: one more passes, then the second's turn.
+        let again = room.post(1_000, &post("now"), millis(10_000), 0);
+        assert!(again.is_ok(), "{again:?}");
+        let next = room.post(1_001, &post("and me?"), millis(10_000), 0);
+        assert!(next.unwrap_err().message.contains("try again in 0.1 s"));
+        assert!(room.post(1_001, &post("now me"), millis(10_010), 0).is_ok());
+    }
+
+    #[test]
+    fn a_post_refused_by_one_limit_counts_against_neither() {
+        let mut room = ChatRoom::new();
+        let now = Instant::now();
+        for n in 0..CHAT_RATE_MESSAGES as u64 {
+            room.post(1, &post(&format!("own {n}")), now, 0).unwrap();
+        }
+        // Refused by its own limit: the desk does not count it.
+        for _ in 0..CHAT_ROOM_RATE_MESSAGES {
+            let refused = room.post(1, &post("again"), now, 0).unwrap_err();
+            assert!(
+                refused.message.contains("at most 5 per 10 s"),
+                "{}",
+                refused.message
+            );
+        }
+        let others = CHAT_ROOM_RATE_MESSAGES - CHAT_RATE_MESSAGES;
+        for n in 0..others as u64 {
+            room.post(100 + n, &post("others"), now, 0).unwrap();
+        }
+        // Refused by the desk: its own log does not count it, so later it may post its five.
+        let busy = room.post(2, &post("busy?"), now, 0).unwrap_err();
+        assert!(
+            busy.message.contains("the desk is busy"),
+            "{}",
+            busy.message
+        );
+        let later = now + CHAT_RATE_WINDOW;
+        for n in 0..CHAT_RATE_MESSAGES {
+            let passed = room.post(2, &post(&format!("later {n}")), later, 0);
+            assert!(passed.is_ok(), "{passed:?}");
         }
     }
 
@@ -216,9 +345,12 @@ mod tests {
     fn the_history_keeps_the_last_fifty() {
         let mut room = ChatRoom::new();
         let start = Instant::now();
-        for n in 0..120u64 {
-            // One post per connection, so the rate limit stays out of the way.
-            room.post(n, &post(&format!("m{n}")), start, 0).unwrap();
+        // One post per connection, spaced more widely than the desk's rate: the rate limits
+        // stay out of the way.
+        let spacing = CHAT_RATE_WINDOW / (CHAT_ROOM_RATE_MESSAGES as u32 - 1);
+        for n in 0..120u32 {
+            let at = start + spacing * n;
+            room.post(n.into(), &post(&format!("m{n}")), at, 0).unwrap();
         }
         let ServerMessage::ChatHistory { messages } = decoded(&room.history()) else {
             panic!("chat history")

@@ -9,40 +9,51 @@
 //! out at once, and the ticks that follow within the window wait for its end, together. Clients
 //! with the same set of subscribed symbols form a *group*. When the window closes, the hub joins
 //! the frames of each group's symbols into one `ticks` message (with the candles those ticks
-//! closed), in the group's [`Encoding`], and puts that one shared buffer in every member's queue: one allocation per group
-//! and window, one reference-count increment and one `try_send` per client and window, however
-//! many ticks the window held. A window of zero sends every tick on its own (batching off).
+//! closed), in the group's [`Encoding`], and puts that one shared buffer in every member's
+//! queue: one allocation per group and window, one reference-count increment and one `try_send`
+//! per client and window, however many ticks the window held. A window of zero sends every tick
+//! on its own (batching off).
 //!
 //! Queues are bounded and filled with `try_send`: the hub never waits for a client. A client
 //! whose queue is full is disconnected (close 1008, "slow consumer") and can resume without loss
-//! from the history. Every command first closes the current window, so what a command produces
-//! (a snapshot, a replay, a confirmation) never overtakes or repeats a tick.
+//! from the history. A command whose answer is ordered against ticks (a subscription's snapshot,
+//! a replay, `unsubscribed`, `alert_added`) first closes the current window, so its answer never
+//! overtakes or repeats a tick; the others (pings, history, chat, …) leave the window open, so
+//! however often clients send them the window's ticks still go out in one frame per group (see
+//! `Hub::closes_window`).
 //!
 //! The hub also owns what the desk shares: every connection's price alerts ([`AlertBook`],
 //! checked on every tick it applies, fired alerts queued when the window closes, behind the
 //! frame holding their tick) and the chat room ([`ChatRoom`]: a new connection's first queued
 //! message is the recent chat, and a post goes into every connection's queue).
+//!
+//! The parts: `hub/groups.rs` keeps who is in which group, `hub/window.rs` the ticks of the
+//! current window and the frames built from them, `hub/handle.rs` the [`HubHandle`] and the
+//! commands it sends; this file runs the task (ticks, commands, the fan-out, and what the alert
+//! book and the chat room answer).
 
-use std::{
-    collections::{HashMap, hash_map::Entry},
-    sync::Arc,
-    time::Duration,
-};
+mod groups;
+mod handle;
+mod window;
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use bytestring::ByteString;
 use futures_util::StreamExt;
-use ticker_shared::{
-    AlertFired, AlertId, AlertRule, ChatPost, HistoryRequest, Pong, ServerMessage,
-    binary::BinaryFrame,
-    codec::{TickFrame, encode_candle},
-};
+use ticker_shared::{AlertFired, AlertRule, ChatPost, Pong, ServerMessage, codec::TickFrame};
 use tokio::{
     sync::{mpsc, oneshot},
     time::Instant,
 };
 use tracing::{debug, info, warn};
 
+pub use self::handle::HubHandle;
+use self::{
+    groups::{Groups, Membership},
+    handle::Command,
+    window::Window,
+};
 use crate::{
     alert::AlertBook,
     bus::{BusEvent, BusSubscription},
@@ -111,6 +122,10 @@ pub enum Outbound {
     Live(Arc<LiveFrame>),
     /// A complete message for this client alone (snapshot, replay, confirmation, pong).
     Message(ByteString),
+    /// A `history` page for this client alone. Apart from the other messages because pages are
+    /// large: a connection counts those it asked for until it has written them
+    /// ([`ticker_shared::MAX_HISTORY_IN_FLIGHT`]).
+    History(ByteString),
 }
 
 /// Why the hub dropped a client.
@@ -149,164 +164,6 @@ impl ClientLink {
     }
 }
 
-enum Command {
-    Connect {
-        client: ClientId,
-        link: ClientLink,
-    },
-    Subscribe {
-        client: ClientId,
-        ids: Vec<SymbolId>,
-    },
-    Unsubscribe {
-        client: ClientId,
-        ids: Vec<SymbolId>,
-    },
-    Resume {
-        client: ClientId,
-        same_instance: bool,
-        last_seq: Vec<(SymbolId, u64)>,
-    },
-    Pong {
-        client: ClientId,
-        ts: f64,
-    },
-    History {
-        client: ClientId,
-        id: SymbolId,
-        request: HistoryRequest,
-    },
-    AddAlert {
-        client: ClientId,
-        rule: AlertRule,
-    },
-    RemoveAlert {
-        client: ClientId,
-        id: AlertId,
-    },
-    Chat {
-        client: ClientId,
-        post: ChatPost,
-    },
-    Sync {
-        done: oneshot::Sender<()>,
-    },
-    Disconnect {
-        client: ClientId,
-    },
-}
-
-/// A cheap, clonable handle for sending commands to the hub. Every method waits only if the
-/// hub's command queue is full, and does nothing once the hub has stopped.
-#[derive(Debug, Clone)]
-pub struct HubHandle {
-    commands: mpsc::Sender<Command>,
-}
-
-impl HubHandle {
-    async fn send(&self, command: Command) {
-        // An error means the hub stopped (shutdown); the connection is about to end too.
-        let _ = self.commands.send(command).await;
-    }
-
-    /// Registers a connection. It gets nothing until it subscribes.
-    pub async fn connect(&self, client: ClientId, link: ClientLink) {
-        self.send(Command::Connect { client, link }).await;
-    }
-
-    /// Subscribes `client` to `ids`: a snapshot for each newly subscribed symbol, then ticks.
-    pub async fn subscribe(&self, client: ClientId, ids: Vec<SymbolId>) {
-        self.send(Command::Subscribe { client, ids }).await;
-    }
-
-    /// Unsubscribes `client` from `ids` and confirms with `unsubscribed`.
-    pub async fn unsubscribe(&self, client: ClientId, ids: Vec<SymbolId>) {
-        self.send(Command::Unsubscribe { client, ids }).await;
-    }
-
-    /// Subscribes `client` to each symbol of `last_seq`, replaying the ticks after the given
-    /// sequence number when `same_instance` and the history allow, else sending a reset snapshot.
-    pub async fn resume(
-        &self,
-        client: ClientId,
-        same_instance: bool,
-        last_seq: Vec<(SymbolId, u64)>,
-    ) {
-        self.send(Command::Resume {
-            client,
-            same_instance,
-            last_seq,
-        })
-        .await;
-    }
-
-    /// Answers a client's `ping` through the client's queue, so the `pong` follows everything
-    /// its earlier commands produced (snapshots, replays, confirmations): a client can use a
-    /// ping as a barrier.
-    pub async fn pong(&self, client: ClientId, ts: f64) {
-        self.send(Command::Pong { client, ts }).await;
-    }
-
-    /// Answers a `history` request for `id` through the client's queue, in order with the rest.
-    pub async fn history(&self, client: ClientId, id: SymbolId, request: HistoryRequest) {
-        self.send(Command::History {
-            client,
-            id,
-            request,
-        })
-        .await;
-    }
-
-    /// Sets a price alert for `client` (see [`AlertBook`]); answered with `alert_added` or an
-    /// `error` naming the rule.
-    pub async fn add_alert(&self, client: ClientId, rule: AlertRule) {
-        self.send(Command::AddAlert { client, rule }).await;
-    }
-
-    /// Removes `client`'s alert `id`; answered with `alert_removed`.
-    pub async fn remove_alert(&self, client: ClientId, id: AlertId) {
-        self.send(Command::RemoveAlert { client, id }).await;
-    }
-
-    /// Posts to the desk chat: the message goes to every connection, or an `error` to `client`.
-    pub async fn chat(&self, client: ClientId, post: ChatPost) {
-        self.send(Command::Chat { client, post }).await;
-    }
-
-    /// Resolves once the hub has handled every command sent before this one, so everything
-    /// they put in a client's queue is there.
-    pub async fn sync(&self) {
-        let (done, handled) = oneshot::channel();
-        self.send(Command::Sync { done }).await;
-        let _ = handled.await;
-    }
-
-    /// Forgets a connection.
-    pub async fn disconnect(&self, client: ClientId) {
-        self.send(Command::Disconnect { client }).await;
-    }
-}
-
-/// One client in a group: its id and queue, kept together so that a fan-out needs no lookup.
-#[derive(Debug)]
-struct Member {
-    client: ClientId,
-    outbox: mpsc::Sender<Outbound>,
-}
-
-/// Identifies a [`Group`].
-type GroupId = u64;
-
-/// The clients subscribed to exactly the same symbols in the same encoding: they are sent the
-/// same frames.
-#[derive(Debug)]
-struct Group {
-    encoding: Encoding,
-    /// The subscribed symbols, sorted.
-    symbols: Arc<[SymbolId]>,
-    members: Vec<Member>,
-}
-
 #[derive(Debug)]
 struct Client {
     outbox: mpsc::Sender<Outbound>,
@@ -314,76 +171,7 @@ struct Client {
     encoding: Encoding,
     /// The client's group and its position in the group's member list; `None` while it is
     /// subscribed to nothing. The position makes leaving O(1) however large the group.
-    membership: Option<(GroupId, usize)>,
-}
-
-/// Every group, and each subscription set's group.
-#[derive(Debug, Default)]
-struct Groups {
-    by_id: HashMap<GroupId, Group>,
-    by_key: HashMap<(Encoding, Arc<[SymbolId]>), GroupId>,
-    next_id: GroupId,
-    /// Groups whose clients take binary frames: without any, ticks are not encoded in binary.
-    binary_groups: usize,
-}
-
-impl Groups {
-    /// The symbols of `client`'s group (none when it is in no group).
-    fn symbols_of(&self, client: &Client) -> Arc<[SymbolId]> {
-        client.membership.map_or_else(
-            || Arc::from([]),
-            |(group, _)| self.by_id[&group].symbols.clone(),
-        )
-    }
-
-    /// Adds `client` to the group for `symbols` (sorted, deduplicated), creating it if needed.
-    fn join(&mut self, client: ClientId, entry: &mut Client, symbols: Arc<[SymbolId]>) {
-        if symbols.is_empty() {
-            return;
-        }
-        let id = match self.by_key.entry((entry.encoding, symbols.clone())) {
-            Entry::Occupied(existing) => *existing.get(),
-            Entry::Vacant(vacant) => {
-                let id = self.next_id;
-                self.next_id += 1;
-                vacant.insert(id);
-                self.binary_groups += usize::from(entry.encoding == Encoding::Binary);
-                self.by_id.insert(
-                    id,
-                    Group {
-                        encoding: entry.encoding,
-                        symbols,
-                        members: Vec::new(),
-                    },
-                );
-                id
-            }
-        };
-        let members = &mut self.by_id.get_mut(&id).expect("indexed above").members;
-        entry.membership = Some((id, members.len()));
-        members.push(Member {
-            client,
-            outbox: entry.outbox.clone(),
-        });
-    }
-
-    /// Takes `entry` out of its group, dropping the group when it empties. Returns the member
-    /// that moved into the vacated position, whose membership the caller must update.
-    fn leave(&mut self, entry: &mut Client) -> Option<(ClientId, GroupId, usize)> {
-        let (id, position) = entry.membership.take()?;
-        let group = self.by_id.get_mut(&id)?;
-        group.members.swap_remove(position);
-        if group.members.is_empty() {
-            let group = self.by_id.remove(&id).expect("present above");
-            self.binary_groups -= usize::from(group.encoding == Encoding::Binary);
-            self.by_key.remove(&(group.encoding, group.symbols));
-            return None;
-        }
-        group
-            .members
-            .get(position)
-            .map(|moved| (moved.client, id, position))
-    }
+    membership: Option<Membership>,
 }
 
 /// Why a delivery failed.
@@ -391,33 +179,6 @@ impl Groups {
 enum Dropped {
     QueueFull,
     Gone,
-}
-
-/// The ticks of the current window, per symbol.
-#[derive(Debug)]
-struct Window {
-    /// Per symbol, its ticks (and the candles they closed) in this window, as JSON.
-    json: Vec<TickFrame>,
-    /// The same in the binary encoding.
-    binary: Vec<BinaryFrame>,
-    /// The symbols with a tick in this window, in no particular order.
-    touched: Vec<SymbolId>,
-    /// Ticks in this window.
-    ticks: usize,
-    /// When the window closes; `None` while it is empty.
-    closes_at: Option<Instant>,
-    /// When frames last went out (`None`: never). The next go out a window later at the
-    /// earliest, so each client gets at most one frame of live ticks per window.
-    last_flush: Option<Instant>,
-}
-
-impl Window {
-    /// When ticks arriving `now` into an empty window may go out: at once if the last frames
-    /// left a window ago or more (a lone tick waits for nothing), else a window after them
-    /// (a burst is gathered into one frame).
-    fn opens_until(&self, now: Instant, length: Duration) -> Instant {
-        self.last_flush.map_or(now, |last| (last + length).max(now))
-    }
 }
 
 /// The hub's state; runs as one task (see [`spawn`]).
@@ -454,7 +215,7 @@ pub fn spawn(
     let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
     let hub = Hub::new(market, config, metrics);
     let task = tokio::spawn(hub.run(bus, receiver));
-    (HubHandle { commands }, task)
+    (HubHandle::new(commands), task)
 }
 
 impl Hub {
@@ -466,14 +227,7 @@ impl Hub {
             config,
             clients: HashMap::new(),
             groups: Groups::default(),
-            window: Window {
-                json: vec![TickFrame::new(); symbols],
-                binary: vec![BinaryFrame::new(); symbols],
-                touched: Vec::new(),
-                ticks: 0,
-                closes_at: None,
-                last_flush: None,
-            },
+            window: Window::new(symbols),
             snapshot_cache: vec![None; symbols],
             failed: Vec::new(),
             alerts,
@@ -509,10 +263,7 @@ impl Hub {
                     None => break,
                 },
                 command = commands.recv() => match command {
-                    Some(command) => {
-                        self.flush();
-                        self.on_command(command);
-                    }
+                    Some(command) => self.on_command(command),
                     None => break,
                 },
             }
@@ -533,25 +284,15 @@ impl Hub {
         if let Some(tick) = self.market.last(id) {
             self.alerts.on_tick(id, tick, &mut self.fired);
         }
-        let (json, binary) = (&mut self.window.json[id.0], &mut self.window.binary[id.0]);
-        if json.is_empty() {
-            self.window.touched.push(id);
-        }
-        json.push(&applied.encoded);
-        for update in &applied.closed {
-            json.push_candle(&encode_candle(update));
-        }
-        // A binary group can only appear between windows (every command closes the window
-        // first), so a window either needs the binary form from its first tick or not at all.
-        if self.groups.binary_groups > 0 {
-            if let Some(tick) = self.market.last(id) {
-                binary.push(tick, id.0);
-            }
-            for update in &applied.closed {
-                binary.push_candle(update, id.0);
-            }
-        }
-        self.window.ticks += 1;
+        // A binary group can only appear between windows (the commands that join groups close
+        // the window first), so a window either needs the binary form from its first tick or
+        // not at all.
+        let binary = self
+            .groups
+            .any_binary()
+            .then(|| self.market.last(id))
+            .flatten();
+        self.window.push(id, &applied, binary);
         if self.config.window.is_zero() || self.window.ticks >= MAX_TICKS_PER_WINDOW {
             self.flush();
         } else if self.window.closes_at.is_none() {
@@ -575,23 +316,16 @@ impl Hub {
         }
         window.touched.sort_unstable();
         window.last_flush = Some(Instant::now());
+        let window = &self.window;
         let mut deliveries = 0;
         let mut covered = Vec::new();
-        for group in self.groups.by_id.values() {
+        for group in self.groups.iter() {
             covered.clear();
-            intersect_sorted(&group.symbols, &window.touched, &mut covered);
+            group.covered(&window.touched, &mut covered);
             if covered.is_empty() {
                 continue;
             }
-            let json = covered.iter().map(|id| &window.json[id.0]);
-            let payload = match group.encoding {
-                Encoding::Json => TickFrame::join(json.clone()).map(|t| Payload::Text(t.into())),
-                Encoding::Binary => {
-                    let binary = covered.iter().map(|id| &window.binary[id.0]);
-                    BinaryFrame::join(binary).map(|b| Payload::Binary(b.into()))
-                }
-            };
-            let Some(payload) = payload else {
+            let Some(payload) = window.frame(group.encoding, &covered) else {
                 continue;
             };
             let frame = Arc::new(LiveFrame {
@@ -600,7 +334,7 @@ impl Hub {
                     .iter()
                     .map(|&id| (id, self.market.last_seq(id)))
                     .collect(),
-                ticks: json.map(TickFrame::len).sum(),
+                ticks: window.ticks_of(&covered),
             });
             for member in &group.members {
                 if let Err(dropped) = deliver(&member.outbox, Outbound::Live(frame.clone())) {
@@ -609,11 +343,7 @@ impl Hub {
             }
             deliveries += (frame.ticks * group.members.len()) as u64;
         }
-        for id in window.touched.drain(..) {
-            window.json[id.0].clear();
-            window.binary[id.0].clear();
-        }
-        window.ticks = 0;
+        self.window.clear();
         Metrics::add(&self.metrics.tick_deliveries, deliveries);
         self.queue_fired_alerts();
         self.drop_failed();
@@ -628,7 +358,42 @@ impl Hub {
         }
     }
 
+    /// Whether `command` must see the current window closed first: whether what it answers
+    /// is ordered against the ticks of the window (applied before the command, not yet sent).
+    fn closes_window(&self, command: &Command) -> bool {
+        match command {
+            // A snapshot or replay must include exactly the ticks before it; `unsubscribed`
+            // must follow the ticks the client was subscribed to when they happened; and a
+            // client joins a group only between windows (see `on_tick`).
+            Command::Subscribe { .. } | Command::Unsubscribe { .. } | Command::Resume { .. } => {
+                true
+            }
+            // Every tick after `alert_added` has been checked against the rule.
+            Command::AddAlert { .. } => true,
+            // An alert a tick of this window fired goes out before `alert_removed` of its rule.
+            Command::RemoveAlert { client, id } => self
+                .fired
+                .iter()
+                .any(|(fired_for, alert)| fired_for == client && alert.id == *id),
+            // None is ordered against ticks: a new connection is in no group yet and a gone one
+            // in none any more; a pong follows what the client's earlier messages produced,
+            // which is queued already; a history page holds candles of the past (an open one
+            // may change afterwards, as in a snapshot); chat goes to everyone, ticks or not.
+            // Clients may send these often: closing the window for each would split every
+            // group's frame as often.
+            Command::Connect { .. }
+            | Command::Disconnect { .. }
+            | Command::Pong { .. }
+            | Command::History { .. }
+            | Command::Chat { .. }
+            | Command::Sync { .. } => false,
+        }
+    }
+
     fn on_command(&mut self, command: Command) {
+        if self.closes_window(&command) {
+            self.flush();
+        }
         match command {
             Command::Connect { client, link } => {
                 self.clients.insert(
@@ -683,7 +448,7 @@ impl Hub {
                 request,
             } => {
                 let page = ServerMessage::History(self.market.history(id, &request));
-                self.enqueue(client, Outbound::Message(page.to_json().into()));
+                self.enqueue(client, Outbound::History(page.to_json().into()));
             }
             Command::AddAlert { client, rule } => self.add_alert(client, rule),
             Command::RemoveAlert { client, id } => {
@@ -794,7 +559,7 @@ impl Hub {
         let Some(entry) = self.clients.get(&client) else {
             return Vec::new();
         };
-        let current = self.groups.symbols_of(entry);
+        let current = self.groups.symbols_of(entry.membership);
         let mut added = Vec::new();
         for &id in ids {
             if current.binary_search(&id).is_err() && !added.contains(&id) {
@@ -814,7 +579,7 @@ impl Hub {
         let Some(entry) = self.clients.get(&client) else {
             return;
         };
-        let current = self.groups.symbols_of(entry);
+        let current = self.groups.symbols_of(entry.membership);
         let kept: Vec<SymbolId> = current
             .iter()
             .copied()
@@ -829,7 +594,9 @@ impl Hub {
     fn regroup(&mut self, client: ClientId, symbols: Arc<[SymbolId]>) {
         self.leave_group(client);
         if let Some(entry) = self.clients.get_mut(&client) {
-            self.groups.join(client, entry, symbols);
+            entry.membership = self
+                .groups
+                .join(client, entry.encoding, &entry.outbox, symbols);
         }
     }
 
@@ -837,10 +604,11 @@ impl Hub {
         let Some(entry) = self.clients.get_mut(&client) else {
             return;
         };
-        if let Some((moved, group, position)) = self.groups.leave(entry)
+        if let Some(membership) = entry.membership.take()
+            && let Some((moved, place)) = self.groups.leave(membership)
             && let Some(moved) = self.clients.get_mut(&moved)
         {
-            moved.membership = Some((group, position));
+            moved.membership = Some(place);
         }
     }
 
@@ -877,23 +645,6 @@ impl Hub {
     }
 }
 
-/// Appends to `out` the ids in both sorted slices. Linear merge: a group usually covers many of
-/// the touched symbols, or all of them.
-fn intersect_sorted(a: &[SymbolId], b: &[SymbolId], out: &mut Vec<SymbolId>) {
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                out.push(a[i]);
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-}
-
 fn deliver(outbox: &mpsc::Sender<Outbound>, item: Outbound) -> Result<(), Dropped> {
     outbox.try_send(item).map_err(|err| match err {
         mpsc::error::TrySendError::Full(_) => Dropped::QueueFull,
@@ -903,7 +654,11 @@ fn deliver(outbox: &mpsc::Sender<Outbound>, item: Outbound) -> Result<(), Droppe
 
 #[cfg(test)]
 mod tests {
-    use ticker_shared::{Price, Symbol, SymbolInfo, Tick, binary, decode_server};
+    use ticker_shared::{
+        AlertId, HistoryRequest, Price, Symbol, SymbolInfo, Tick,
+        binary::{self, BinaryFrame},
+        decode_server,
+    };
 
     use super::*;
     use crate::universe::Universe;
@@ -942,7 +697,8 @@ mod tests {
         hub
     }
 
-    fn tick_at(symbol: &str, seq: u64, ts: i64) -> Tick {
+    /// A tick of `symbol` at 1.00 (also for the tests of `hub/`'s parts).
+    pub(super) fn tick_at(symbol: &str, seq: u64, ts: i64) -> Tick {
         Tick {
             symbol: Symbol::new(symbol).unwrap(),
             seq,
@@ -985,7 +741,6 @@ mod tests {
     }
 
     fn subscribe(hub: &mut Hub, client: ClientId, ids: &[usize]) {
-        hub.flush();
         hub.on_command(Command::Subscribe {
             client,
             ids: ids.iter().map(|&i| SymbolId(i)).collect(),
@@ -1001,7 +756,7 @@ mod tests {
             .iter()
             .filter_map(|item| match item {
                 Outbound::Live(frame) => Some(LiveFrame::clone(frame)),
-                Outbound::Message(_) => None,
+                Outbound::Message(_) | Outbound::History(_) => None,
             })
             .collect()
     }
@@ -1015,7 +770,9 @@ mod tests {
                     Payload::Binary(bytes) => binary::decode(bytes, &symbols()),
                     Payload::Text(text) => Ok(decode_server(text).expect("valid JSON")),
                 },
-                Outbound::Message(text) => Ok(decode_server(text).expect("valid JSON")),
+                Outbound::Message(text) | Outbound::History(text) => {
+                    Ok(decode_server(text).expect("valid JSON"))
+                }
             };
             match message.expect("the hub sends valid messages") {
                 ServerMessage::Ticks { ticks: t, candles } => {
@@ -1121,7 +878,7 @@ mod tests {
             ticks,
             vec![("AAPL".into(), 1), ("AAPL".into(), 2), ("MSFT".into(), 1)]
         );
-        assert_eq!(hub.groups.by_id.len(), 2);
+        assert_eq!(hub.groups.len(), 2);
     }
 
     #[test]
@@ -1229,7 +986,7 @@ mod tests {
             "the fast client got every tick"
         );
         assert!(!hub.clients.contains_key(&1));
-        assert_eq!(hub.groups.by_id.len(), 1);
+        assert_eq!(hub.groups.len(), 1);
         assert_eq!(
             hub.metrics
                 .slow_consumer_disconnects
@@ -1256,7 +1013,7 @@ mod tests {
         hub.on_tick(tick("MSFT", 1));
         let counts: Vec<usize> = clients.iter_mut().map(|c| live(&drain(c)).len()).collect();
         assert_eq!(counts, vec![0, 2, 0, 2, 1]);
-        for group in hub.groups.by_id.values() {
+        for group in hub.groups.iter() {
             for (position, member) in group.members.iter().enumerate() {
                 let membership = hub.clients[&member.client].membership;
                 assert_eq!(membership.map(|(_, p)| p), Some(position));
@@ -1267,8 +1024,7 @@ mod tests {
             ids: vec![SymbolId(1)],
         });
         assert_eq!(hub.clients[&4].membership, None);
-        assert_eq!(hub.groups.by_id.len(), 1, "the emptied group is gone");
-        assert_eq!(hub.groups.by_key.len(), 1);
+        assert_eq!(hub.groups.len(), 1, "the emptied group is gone");
     }
 
     fn alert(id: AlertId, price: i64) -> AlertRule {
@@ -1281,7 +1037,7 @@ mod tests {
     }
 
     fn message(item: &Outbound) -> ServerMessage {
-        let Outbound::Message(text) = item else {
+        let (Outbound::Message(text) | Outbound::History(text)) = item else {
             panic!("a message of its own, not live ticks: {item:?}")
         };
         decode_server(text).expect("valid JSON")
@@ -1323,6 +1079,93 @@ mod tests {
                 .alerts_fired
                 .load(std::sync::atomic::Ordering::Relaxed),
             1
+        );
+    }
+
+    /// What `items` are, in order: `"live N"` for a frame of N ticks, `"history"` for a history
+    /// page, else the message type.
+    fn kinds(items: &[Outbound]) -> Vec<String> {
+        items
+            .iter()
+            .map(|item| match item {
+                Outbound::Live(frame) => format!("live {}", frame.ticks),
+                Outbound::History(_) => "history".to_owned(),
+                Outbound::Message(text) => {
+                    let value: serde_json::Value = serde_json::from_str(text).expect("JSON");
+                    value["type"].as_str().expect("a type").to_owned()
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn commands_not_ordered_against_ticks_leave_the_window_whole() {
+        let mut hub = gathering_hub();
+        let mut clients = [1, 2].map(|id| connect(&mut hub, id, 64));
+        for id in 1..=2 {
+            subscribe(&mut hub, id, &[0]);
+        }
+        clients.iter_mut().for_each(|c| drop(drain(c)));
+        hub.on_tick(tick("AAPL", 1));
+        let request = HistoryRequest {
+            symbol: Symbol::new("AAPL").unwrap(),
+            interval: ticker_shared::Interval::S1,
+            before: i64::MAX,
+            limit: 10,
+        };
+        let post = ChatPost {
+            name: "Ada".into(),
+            text: "mid-window".into(),
+        };
+        let (link, _outbox, _kicked) = ClientLink::new(16, Encoding::Json);
+        for command in [
+            Command::History {
+                client: 1,
+                id: SymbolId(0),
+                request,
+            },
+            Command::Chat { client: 2, post },
+            Command::Pong { client: 1, ts: 1.5 },
+            Command::RemoveAlert { client: 1, id: 9 },
+            Command::Connect { client: 3, link },
+            Command::Disconnect { client: 3 },
+        ] {
+            hub.on_command(command);
+        }
+        let (done, _) = oneshot::channel();
+        hub.on_command(Command::Sync { done });
+        hub.on_tick(tick("AAPL", 2));
+        hub.flush();
+        assert_eq!(
+            kinds(&drain(&mut clients[0])),
+            ["history", "chat", "pong", "alert_removed", "live 2"],
+            "the answers at once, the window's ticks in one frame"
+        );
+        assert_eq!(kinds(&drain(&mut clients[1])), ["chat", "live 2"]);
+    }
+
+    #[test]
+    fn alert_commands_close_the_window_so_their_answers_follow_its_ticks() {
+        let mut hub = gathering_hub();
+        let mut client = connect(&mut hub, 1, 64);
+        subscribe(&mut hub, 1, &[0]);
+        drain(&mut client);
+        hub.on_tick(tick("AAPL", 1));
+        hub.on_command(Command::AddAlert {
+            client: 1,
+            rule: alert(7, 100),
+        });
+        assert_eq!(
+            kinds(&drain(&mut client)),
+            ["live 1", "alert_added"],
+            "ticks before the rule are not checked against it, and come before its confirmation"
+        );
+        hub.on_tick(tick("AAPL", 2));
+        hub.on_command(Command::RemoveAlert { client: 1, id: 7 });
+        assert_eq!(
+            kinds(&drain(&mut client)),
+            ["live 1", "alert", "alert_removed"],
+            "the rule fired in the window: its alert comes before its removal"
         );
     }
 

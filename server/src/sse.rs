@@ -340,6 +340,8 @@ impl EventStream {
                 self.advance_by_message(&message);
                 message
             }
+            // An event stream cannot ask for history; were it sent one, it moves no position.
+            Outbound::History(page) => page,
         };
         self.push_message(&data);
     }

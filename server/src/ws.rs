@@ -2,18 +2,19 @@
 //!
 //! The handshake is admitted first (Origin and connection limits, see [`crate::admission`]);
 //! the request payload is then guarded so no oversized frame is ever buffered ([`guard`]).
-//! A connection sends `hello`, registers with the hub, then runs one loop over its sources:
-//! shutdown and eviction (first, so they win), the client's frames, the heartbeat tick, the
-//! idle deadline, and the outbound queue the hub fills. Every write also watches shutdown,
-//! eviction and the heartbeat deadline, so a peer that stops reading cannot hold the task.
-//! Errors stay on their connection: they are answered, logged and counted, and never reach the
-//! hub or other clients.
+//! A connection sends `hello`, registers with the hub and writes the hub's first message for it
+//! (the recent chat), then runs one loop over its sources: shutdown and eviction (first, so they
+//! win), the client's frames, the heartbeat tick, the idle deadline, and the outbound queue the
+//! hub fills. Every write also watches shutdown, eviction and the heartbeat deadline, so a peer
+//! that stops reading cannot hold the task. Errors stay on their connection: they are answered,
+//! logged and counted, and never reach the hub or other clients.
 //!
 //! The same loop also serves `/echo` (when enabled) for protocol-conformance tests: it echoes
 //! messages instead of speaking the market protocol, with the same framing, close codes and
 //! limits.
 
 pub mod guard;
+mod history;
 mod inbound;
 pub mod rate;
 
@@ -38,6 +39,7 @@ use tracing::{Instrument, debug, info, info_span};
 pub use self::inbound::{Inbound, InboundFrames, Violation, violation_for};
 use self::{
     guard::GuardedPayload,
+    history::HistoryBudget,
     rate::{RateLimit, Verdict},
 };
 use crate::{
@@ -199,6 +201,8 @@ struct Connection {
     subscribed: HashSet<SymbolId>,
     /// When the client is subscribed to nothing: the moment it will be closed as idle.
     idle_deadline: Option<Instant>,
+    /// The `history` requests whose pages are not written yet, to bound them.
+    history: HistoryBudget,
     /// Holds the connection's place under the connection limits.
     _permit: ConnectionPermit,
 }
@@ -228,6 +232,7 @@ impl Connection {
             rate: RateLimit::new(limits.max_message_rate, limits.message_burst, now),
             subscribed: HashSet::new(),
             idle_deadline: (mode == Mode::Market).then(|| now + limits.idle_timeout),
+            history: HistoryBudget::default(),
             _permit: permit,
             app,
         }
@@ -271,6 +276,9 @@ impl Connection {
             }
             if let Some(link) = self.link.take() {
                 self.app.hub.connect(self.client, link).await;
+            }
+            if let Err(stop) = self.deliver_chat_history().await {
+                return stop;
             }
         }
         let period = self.app.limits.heartbeat_interval;
@@ -429,7 +437,10 @@ impl Connection {
             },
             ClientMessage::Ping { ts } => self.app.hub.pong(self.client, ts).await,
             ClientMessage::History(request) => match universe.id(request.symbol.as_str()) {
-                Some(id) => self.app.hub.history(self.client, id, request).await,
+                Some(id) => match self.history.take() {
+                    Ok(()) => self.app.hub.history(self.client, id, request).await,
+                    Err(refusal) => return self.refuse(refusal).await,
+                },
                 None => return self.refuse_unknown(kind, &[request.symbol]).await,
             },
             ClientMessage::AddAlert(rule) => self.app.hub.add_alert(self.client, rule).await,
@@ -489,6 +500,21 @@ impl Connection {
         self.send(&error.into()).await
     }
 
+    /// Waits for the hub's first item for this connection, the recent chat (`chat_history`),
+    /// and writes it before the loop reads anything from the client: refusals are written
+    /// straight to the session, and a bad frame sent right after the upgrade must not overtake
+    /// it (`chat_history` is the second message on every connection).
+    async fn deliver_chat_history(&mut self) -> Result<(), Stop> {
+        let shutdown = self.app.shutdown.clone();
+        let first = tokio::select! {
+            biased;
+            () = shutdown.cancelled() => return Err(Stop::Shutdown),
+            // No item: the hub has stopped, so the server is shutting down.
+            item = self.outbox.recv() => item.ok_or(Stop::Shutdown)?,
+        };
+        self.push(first).await
+    }
+
     /// Writes everything the hub has queued for this client so far.
     async fn deliver_queued(&mut self) {
         self.app.hub.sync().await;
@@ -517,6 +543,11 @@ impl Connection {
         match item {
             Outbound::Live(frame) => self.write(frame.payload.clone()).await,
             Outbound::Message(message) => self.write(Payload::Text(message)).await,
+            Outbound::History(page) => {
+                self.write(Payload::Text(page)).await?;
+                self.history.written();
+                Ok(())
+            }
         }
     }
 

@@ -144,6 +144,11 @@ async fn bad_posts_get_errors_that_name_the_problem_and_reach_nobody() {
             ErrorCode::InvalidChat,
             "U+001B",
         ),
+        (
+            post("\u{202E}nimda", "hi"),
+            ErrorCode::InvalidChat,
+            "U+202E",
+        ),
     ];
     for (message, code, mentions) in cases {
         ada.send(&message).await;

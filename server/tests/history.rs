@@ -7,10 +7,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Client, TestServer, expect_refusal, test_config};
+use common::{Client, RawClient, TestServer, expect_refusal, masked_frame, test_config};
 use ticker_server::market::SNAPSHOT_CANDLES;
 use ticker_shared::{
-    ClientMessage, ErrorCode, HistoryPage, HistoryRequest, Interval, ServerMessage, Symbol,
+    ClientMessage, ErrorCode, HistoryPage, HistoryRequest, Interval, MAX_HISTORY_IN_FLIGHT,
+    ServerMessage, Symbol, decode_server,
 };
 
 /// Candles the server keeps per interval in these tests: more than a snapshot sends.
@@ -124,5 +125,61 @@ async fn bad_history_requests_get_errors_that_name_them() {
     }
     let page = history(&mut client, request("AAPL", Interval::S1, i64::MAX, 1)).await;
     assert_eq!(page.candles.len(), 1, "the connection still serves history");
+    server.stop().await.unwrap();
+}
+
+#[actix_web::test]
+async fn a_connection_has_at_most_four_history_requests_waiting_for_their_pages() {
+    let server = server_with_history().await;
+    let asked = MAX_HISTORY_IN_FLIGHT + 2;
+    let text = request("AAPL", Interval::S1, i64::MAX, 500).to_json();
+    // All sent with the handshake: the server reads them all before it writes any page.
+    let frames = vec![masked_frame(0x81, text.as_bytes()); asked].concat();
+    let (mut raw, head) =
+        RawClient::connect_pipelined(server.addr, "dGhlIHNhbXBsZSBub25jZQ==", &frames).await;
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    let (mut pages, mut refusals) = (0, Vec::new());
+    while pages + refusals.len() < asked {
+        let frame = tokio::time::timeout(common::DEADLINE, raw.read_frame())
+            .await
+            .expect("a frame in time")
+            .expect("the connection stays open");
+        match decode_server(std::str::from_utf8(&frame.payload).unwrap()) {
+            Ok(ServerMessage::History(page)) => {
+                assert!(!page.candles.is_empty());
+                pages += 1;
+            }
+            Ok(ServerMessage::Error(error)) => refusals.push(error),
+            _ => {}
+        }
+    }
+    assert_eq!(pages, MAX_HISTORY_IN_FLIGHT);
+    assert_eq!(refusals.len(), asked - MAX_HISTORY_IN_FLIGHT);
+    for refusal in &refusals {
+        assert_eq!(refusal.code, ErrorCode::RateLimited);
+        assert_eq!(refusal.in_reply_to.as_deref(), Some("history"));
+        assert!(
+            refusal
+                .message
+                .contains("ask again once an answer has arrived"),
+            "{}",
+            refusal.message
+        );
+    }
+    // The pages written, their places are free again.
+    raw.send_frame(0x81, text.as_bytes()).await;
+    let answer = tokio::time::timeout(common::DEADLINE, async {
+        loop {
+            let frame = raw.read_frame().await.expect("the connection stays open");
+            if let Ok(message @ (ServerMessage::History(_) | ServerMessage::Error(_))) =
+                decode_server(std::str::from_utf8(&frame.payload).unwrap_or(""))
+            {
+                return message;
+            }
+        }
+    })
+    .await
+    .expect("an answer in time");
+    assert!(matches!(answer, ServerMessage::History(_)), "{answer:?}");
     server.stop().await.unwrap();
 }

@@ -6,9 +6,10 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{RawClient, TestServer, test_config, ticks_of};
+use common::{RawClient, TestServer, masked_frame, test_config, ticks_of};
 use ticker_shared::{
     ClientMessage, Interval, PROTOCOL_VERSION, ServerMessage, Symbol, SymbolList, Tick,
+    decode_server,
 };
 
 fn symbol(text: &str) -> Symbol {
@@ -68,6 +69,50 @@ async fn handshake_answers_101_with_the_rfc_6455_accept_key() {
         lower.contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="),
         "{head}"
     );
+    server.stop().await.unwrap();
+}
+
+#[actix_web::test]
+async fn hello_then_the_chat_history_come_first_even_when_a_bad_frame_is_already_waiting() {
+    let server = TestServer::start(test_config()).await;
+    for attempt in 0..5 {
+        // Sent with the handshake: the frames wait in the server's buffer from the start.
+        let frames = [
+            masked_frame(0x81, b"not json"),
+            masked_frame(0x82, &[1, 2, 3]),
+        ]
+        .concat();
+        let (mut raw, head) =
+            RawClient::connect_pipelined(server.addr, "dGhlIHNhbXBsZSBub25jZQ==", &frames).await;
+        assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+        let mut kinds = Vec::new();
+        while kinds.len() < 4 {
+            let frame = tokio::time::timeout(common::DEADLINE, raw.read_frame())
+                .await
+                .expect("a frame in time")
+                .expect("the connection stays open");
+            if frame.opcode != 0x1 {
+                continue;
+            }
+            let message = decode_server(std::str::from_utf8(&frame.payload).unwrap()).unwrap();
+            kinds.push(match message {
+                ServerMessage::Hello(_) => "hello".to_owned(),
+                ServerMessage::ChatHistory { .. } => "chat_history".to_owned(),
+                ServerMessage::Error(error) => format!("{:?}", error.code),
+                other => format!("{other:?}"),
+            });
+        }
+        assert_eq!(
+            kinds,
+            [
+                "hello",
+                "chat_history",
+                "MalformedJson",
+                "UnsupportedBinary"
+            ],
+            "attempt {attempt}"
+        );
+    }
     server.stop().await.unwrap();
 }
 

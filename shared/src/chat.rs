@@ -2,9 +2,10 @@
 //! know, and [`ChatPost::check`], the validation the browser runs before sending and the server
 //! runs again on receipt.
 //!
-//! Chat text is plain text. It is trimmed of surrounding whitespace and otherwise stored and
-//! sent exactly as posted: nothing on the server or in the protocol escapes or interprets HTML,
-//! so a client must render it as text.
+//! Chat text is plain text: one line without control characters or bidirectional controls. It
+//! is trimmed of surrounding whitespace and otherwise stored and sent exactly as posted: nothing
+//! on the server or in the protocol escapes or interprets HTML, so a client must render it as
+//! text.
 
 use std::time::Duration;
 
@@ -20,8 +21,15 @@ pub const MAX_CHAT_TEXT_CHARS: usize = 280;
 pub const CHAT_HISTORY_LEN: usize = 50;
 /// Most chat messages one connection may post within [`CHAT_RATE_WINDOW`].
 pub const CHAT_RATE_MESSAGES: usize = 5;
-/// The window of the chat rate limit: at most [`CHAT_RATE_MESSAGES`] within any such span.
+/// The window of the chat rate limits: at most [`CHAT_RATE_MESSAGES`] per connection and
+/// [`CHAT_ROOM_RATE_MESSAGES`] over the whole desk within any such span.
 pub const CHAT_RATE_WINDOW: Duration = Duration::from_secs(10);
+/// Most chat messages the whole desk, every connection together, may post within
+/// [`CHAT_RATE_WINDOW`]. Every message goes into every connection's queue, so without it `n`
+/// connections each at their own limit would fill every queue `n` times faster; with it chat
+/// adds at most this many messages per window to any queue, however many connect. A dozen
+/// people each posting at their own limit are never refused.
+pub const CHAT_ROOM_RATE_MESSAGES: usize = 12 * CHAT_RATE_MESSAGES;
 
 /// Contents of the client's `chat` message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +77,30 @@ pub enum ChatError {
         /// The character's code point.
         code: u32,
     },
+    /// The name or the text holds a Unicode bidirectional control (see [`is_bidi_control`]),
+    /// which reorders how the text around it is shown: a name could pass for someone else's.
+    #[error(
+        "the {field} contains the bidirectional control U+{code:04X}, which changes how the \
+         text around it is shown; send plain text without direction controls"
+    )]
+    BidiControl {
+        /// `"name"` or `"text"`.
+        field: &'static str,
+        /// The character's code point.
+        code: u32,
+    },
+}
+
+/// Whether `c` is a Unicode bidirectional control: the embeddings and overrides (U+202A to
+/// U+202E), the isolates (U+2066 to U+2069) and the marks (U+200E, U+200F, U+061C). They are
+/// format characters, not control characters, so `char::is_control` lets them through; in a
+/// chat line they can make text display in another order than it reads (a name spoofing
+/// another's, text that reverses what follows it), so a post may not hold them.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
+    )
 }
 
 impl ChatError {
@@ -116,8 +148,15 @@ fn check_field(field: &'static str, value: &str, max: usize) -> Result<(), ChatE
             ChatError::TextTooLong(chars)
         });
     }
-    match value.chars().find(|c| c.is_control()) {
-        Some(c) => Err(ChatError::ControlCharacter {
+    match value
+        .chars()
+        .find(|&c| c.is_control() || is_bidi_control(c))
+    {
+        Some(c) if c.is_control() => Err(ChatError::ControlCharacter {
+            field,
+            code: u32::from(c),
+        }),
+        Some(c) => Err(ChatError::BidiControl {
             field,
             code: u32::from(c),
         }),
@@ -148,6 +187,36 @@ mod tests {
     }
 
     #[test]
+    fn every_bidirectional_control_is_refused_and_nothing_near_them_is() {
+        let controls: Vec<u32> = ('\0'..=char::MAX)
+            .filter(|&c| is_bidi_control(c))
+            .map(u32::from)
+            .collect();
+        let expected: Vec<u32> = [0x061C, 0x200E, 0x200F]
+            .into_iter()
+            .chain(0x202A..=0x202E)
+            .chain(0x2066..=0x2069)
+            .collect();
+        assert_eq!(controls, expected);
+        for code in controls {
+            let c = char::from_u32(code).unwrap();
+            let spoof = post("Ada", &format!("a{c}b"));
+            assert_eq!(
+                spoof.check(),
+                Err(ChatError::BidiControl {
+                    field: "text",
+                    code
+                })
+            );
+        }
+        let neighbours = post("Ada", "\u{200D}\u{2065}\u{206A}\u{2060} שלום مرحبا");
+        assert!(
+            neighbours.check().is_ok(),
+            "joiners and right-to-left text pass"
+        );
+    }
+
+    #[test]
     fn each_bad_post_gets_its_code_and_names_the_problem() {
         let cases = [
             (post("", "hi"), ErrorCode::InvalidChat, "name"),
@@ -159,6 +228,14 @@ mod tests {
             (post("A\u{1b}da", "hi"), ErrorCode::InvalidChat, "name"),
             (post("Ada", "bell\u{7}"), ErrorCode::InvalidChat, "U+0007"),
             (post("Ada", "c1\u{85}x"), ErrorCode::InvalidChat, "U+0085"),
+            (post("\u{202E}adA", "hi"), ErrorCode::InvalidChat, "U+202E"),
+            (post("Ada\u{2066}", "hi"), ErrorCode::InvalidChat, "name"),
+            (post("Ada", "x\u{200F}y"), ErrorCode::InvalidChat, "U+200F"),
+            (
+                post("Ada", "x\u{61C}y"),
+                ErrorCode::InvalidChat,
+                "bidirectional",
+            ),
         ];
         for (post, code, mentions) in cases {
             let err = post.check().unwrap_err();

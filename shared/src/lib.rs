@@ -62,3 +62,10 @@ pub const MAX_SYMBOLS_PER_REQUEST: usize = 256;
 /// Most candles one `history` request may ask for: a few screens of chart, and a reply of at
 /// most about 40 KB.
 pub const MAX_HISTORY_CANDLES: u32 = 500;
+
+/// Most `history` requests one connection may have waiting for their answers to be sent; one
+/// more is refused (`rate_limited`) until an answer has gone out. The server's queue for a
+/// connection counts messages, not bytes, so this is what bounds the memory a client that asks
+/// quickly and reads slowly can hold in pages (about 160 KB). A chart asking for one page at a
+/// time per series never meets it.
+pub const MAX_HISTORY_IN_FLIGHT: usize = 4;

@@ -364,20 +364,36 @@ impl RawClient {
 
     /// Completes a handshake to `path` with `extra_headers` (each ending in `\r\n`).
     pub async fn handshake_with(
-        mut stream: TcpStream,
+        stream: TcpStream,
         addr: SocketAddr,
         path: &str,
         key: &str,
         extra_headers: &str,
     ) -> (Self, String) {
+        Self::handshake_pipelined(stream, addr, path, key, extra_headers, &[]).await
+    }
+
+    /// Connects to `/ws` and writes `frames` (see [`masked_frame`]) in the same write as the
+    /// handshake, so they are there before the server has sent anything.
+    pub async fn connect_pipelined(addr: SocketAddr, key: &str, frames: &[u8]) -> (Self, String) {
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        Self::handshake_pipelined(stream, addr, "/ws", key, "", frames).await
+    }
+
+    async fn handshake_pipelined(
+        mut stream: TcpStream,
+        addr: SocketAddr,
+        path: &str,
+        key: &str,
+        extra_headers: &str,
+        frames: &[u8],
+    ) -> (Self, String) {
         let request = format!(
             "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
              Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{extra_headers}\r\n"
         );
-        stream
-            .write_all(request.as_bytes())
-            .await
-            .expect("write handshake");
+        let bytes = [request.as_bytes(), frames].concat();
+        stream.write_all(&bytes).await.expect("write handshake");
         let mut client = RawClient {
             stream,
             buffer: Vec::new(),
@@ -409,23 +425,11 @@ impl RawClient {
 
     /// Writes one masked frame. `first_byte` holds FIN, RSV and the opcode.
     pub async fn send_frame(&mut self, first_byte: u8, payload: &[u8]) {
-        let mask = [0x37u8, 0xfa, 0x21, 0x3d];
-        let mut frame = vec![first_byte];
-        match payload.len() {
-            len @ 0..=125 => frame.push(0x80 | len as u8),
-            len @ 126..=65_535 => {
-                frame.push(0x80 | 126);
-                frame.extend_from_slice(&(len as u16).to_be_bytes());
-            }
-            len => {
-                frame.push(0x80 | 127);
-                frame.extend_from_slice(&(len as u64).to_be_bytes());
-            }
-        }
-        frame.extend_from_slice(&mask);
-        frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
         // The server may already have closed; the test then sees it when reading.
-        let _ = self.stream.write_all(&frame).await;
+        let _ = self
+            .stream
+            .write_all(&masked_frame(first_byte, payload))
+            .await;
     }
 
     /// Reads the rest of an HTTP response after its head, until the server closes.
@@ -466,6 +470,26 @@ impl RawClient {
         .await
         .expect("the server closes within the deadline")
     }
+}
+
+/// One masked client frame. `first_byte` holds FIN, RSV and the opcode.
+pub fn masked_frame(first_byte: u8, payload: &[u8]) -> Vec<u8> {
+    let mask = [0x37u8, 0xfa, 0x21, 0x3d];
+    let mut frame = vec![first_byte];
+    match payload.len() {
+        len @ 0..=125 => frame.push(0x80 | len as u8),
+        len @ 126..=65_535 => {
+            frame.push(0x80 | 126);
+            frame.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        len => {
+            frame.push(0x80 | 127);
+            frame.extend_from_slice(&(len as u64).to_be_bytes());
+        }
+    }
+    frame.extend_from_slice(&mask);
+    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    frame
 }
 
 /// Parses one unmasked server frame from the front of `buffer`.
