@@ -214,8 +214,11 @@ async fn five_hundred_clients_dropped_at_once_spread_their_reconnects() {
         tapes.push(client.finish().await);
     }
     assert_eq!(offsets.len(), CLIENTS, "one reconnect each");
+    // A herd would put nearly all of them in one bucket; full jitter over 0.1-0.5 s puts about
+    // 62 in each. A third leaves room for a loaded machine, whose scheduler delays accepts and
+    // bunches them (a quarter failed 1 run in 6 at a load of 3.5 on 2 cores).
     assert!(
-        spread.busiest_bucket <= CLIENTS / 4,
+        spread.busiest_bucket <= CLIENTS / 3,
         "reconnects bunched up: {spread}"
     );
     assert!(
