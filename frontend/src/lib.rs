@@ -6,6 +6,8 @@
 //! - [`stats`], [`format`]: latency percentiles, tick rate, number formatting.
 //! - [`sorting`]: the watchlist's sort order.
 //! - [`history`]: when to ask the server for older candles.
+//! - [`chat`]: the desk chat's messages (merged by id, bounded), posts checked before sending and
+//!   refused ones put back.
 //! - [`transport`]: when the feed falls back from the WebSocket to SSE, and back.
 //! - [`navigation`]: arrow keys, Home and End in the watchlist; who is selected after a removal.
 //! - [`staleness`]: when a symbol has been silent for longer than its own usual spacing.
@@ -26,6 +28,7 @@
 pub mod announce;
 pub mod app;
 pub mod chart;
+pub mod chat;
 pub mod components;
 pub mod dashboard;
 pub mod feed;
