@@ -4,8 +4,8 @@ use leptos::prelude::*;
 
 use crate::{
     components::{
-        announcer::Announcer, chart::ChartPanel, pace::PaceControl, status::StatusBar,
-        theme::ThemeButton, watchlist::Watchlist,
+        announcer::Announcer, chart::ChartPanel, chat::ChatPanel, pace::PaceControl,
+        status::StatusBar, theme::ThemeButton, watchlist::Watchlist,
     },
     dashboard::Dashboard,
     feed, lifecycle,
@@ -36,7 +36,12 @@ pub fn App() -> impl IntoView {
             </header>
             <main class="layout">
                 <Watchlist dashboard=dashboard />
-                <ChartPanel dashboard=dashboard />
+                <div class="side">
+                    <ChartPanel dashboard=dashboard />
+                    <div class="desk">
+                        <ChatPanel dashboard=dashboard />
+                    </div>
+                </div>
             </main>
             <Announcer />
             <footer class="footer">

@@ -1,11 +1,9 @@
 //! The desk chat's pure logic: the messages kept ([`ChatLog`], merged by id so a reconnect's
-//! history never repeats one), the posts awaiting their answer ([`ChatDesk`]'s outbox, so a
-//! refused one can be put back in the text field), the form's checks and wording.
+//! history never repeats one), the post awaiting its answer ([`ChatDesk`], so a refused one
+//! can be put back in the text field), the form's checks and wording.
 //!
 //! Message ids rise within one server instance and start again after a restart, so a message is
 //! known by the instance's turn (counted from the `hello`s) and its id.
-
-use std::collections::VecDeque;
 
 use ticker_shared::{
     ChatMessage, ChatPost, ClientMessage, ServerMessage, chat::MAX_CHAT_TEXT_CHARS,
@@ -15,9 +13,6 @@ use ticker_shared::{
 pub const STORAGE_KEY: &str = "ticker.chat.name";
 /// Messages kept (and shown); older ones go.
 pub const KEPT_MESSAGES: usize = 200;
-/// Posts remembered while their answer is on its way; a connection may have only a few in
-/// flight ([`ticker_shared::chat::CHAT_RATE_MESSAGES`] a window), so more means answers were lost.
-const OUTBOX_LEN: usize = 16;
 /// How close to the bottom, in CSS pixels, the list counts as scrolled to the bottom.
 const BOTTOM_SLACK_PX: i32 = 8;
 /// What the form says on a transport that only receives.
@@ -43,7 +38,7 @@ impl Entry {
 /// The messages kept, oldest first, at most [`KEPT_MESSAGES`], each once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChatLog {
-    entries: VecDeque<Entry>,
+    entries: Vec<Entry>,
     capacity: usize,
     /// The current server instance's `instance_id`, once a `hello` named it.
     instance: Option<String>,
@@ -51,20 +46,25 @@ pub struct ChatLog {
 }
 
 /// What a merge changed, for a view that shows the log as a list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Merged {
-    /// Entries that were shown and went from the front.
-    pub dropped: usize,
-    /// Entries at the back that are new or moved: a view removes what it shows past
-    /// `len() - fresh` and shows these.
-    pub fresh: usize,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Merged {
+    /// The usual case: the oldest `dropped` entries went from the front, the newest `added`
+    /// are new at the back (both possibly 0).
+    Tail {
+        /// Entries removed from the front.
+        dropped: usize,
+        /// Entries added at the back.
+        added: usize,
+    },
+    /// A message landed among those shown (it arrived out of order): show the log afresh.
+    Redraw,
 }
 
 impl ChatLog {
     /// An empty log keeping at most `capacity` messages.
     pub fn new(capacity: usize) -> Self {
         ChatLog {
-            entries: VecDeque::new(),
+            entries: Vec::new(),
             capacity,
             instance: None,
             turn: 0,
@@ -85,24 +85,29 @@ impl ChatLog {
     /// capacity.
     pub fn merge(&mut self, messages: impl IntoIterator<Item = ChatMessage>) -> Merged {
         let before = self.entries.len();
-        // The first position whose entry changed: everything from it on is fresh.
-        let mut first = before;
+        let mut added = 0;
+        let mut inside = false;
         for message in messages {
             let entry = Entry {
                 turn: self.turn,
                 message,
             };
             if let Err(at) = self.entries.binary_search_by_key(&entry.key(), Entry::key) {
-                first = first.min(at);
+                inside |= at < before;
+                added += 1;
                 self.entries.insert(at, entry);
             }
         }
         let excess = self.entries.len().saturating_sub(self.capacity);
         self.entries.drain(..excess);
-        let dropped = excess.min(first);
-        Merged {
+        if inside {
+            return Merged::Redraw;
+        }
+        // What went beyond the capacity went from the old entries first.
+        let dropped = excess.min(before);
+        Merged::Tail {
             dropped,
-            fresh: self.entries.len() - (first - dropped),
+            added: added - (excess - dropped),
         }
     }
 
@@ -136,6 +141,8 @@ pub enum Link {
 /// What a server message did to the chat.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Received {
+    /// A new session began (a `hello`, which is the rest of the page's business too).
+    Session,
     /// Messages arrived (possibly none new).
     Shown(Merged),
     /// The server refused one of this page's posts.
@@ -151,16 +158,17 @@ pub enum Received {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChatDesk {
     log: ChatLog,
-    /// Posts sent, oldest first, as `(name, text)` trimmed, until their message comes back
-    /// or their refusal.
-    outbox: VecDeque<(String, String)>,
+    /// The last post sent (trimmed), until its message comes back or a refusal: a refusal
+    /// is most likely of the last post (a burst into the rate limit), so its text is the one
+    /// to put back.
+    last: Option<ChatPost>,
 }
 
 impl Default for ChatDesk {
     fn default() -> Self {
         ChatDesk {
             log: ChatLog::new(KEPT_MESSAGES),
-            outbox: VecDeque::new(),
+            last: None,
         }
     }
 }
@@ -171,35 +179,32 @@ impl ChatDesk {
         &self.log
     }
 
-    /// Takes the chat's part of `message`; `None` if it is not the chat's business (a `hello`
-    /// is noted, and left to the rest of the page too).
+    /// Takes the chat's part of `message`; `None` if it is not the chat's business.
     pub fn receive(&mut self, message: &ServerMessage) -> Option<Received> {
         match message {
             ServerMessage::Hello(hello) => {
                 self.log.session(&hello.instance_id);
-                // Posts of the previous session were answered there, or never will be.
-                self.outbox.clear();
-                None
+                // A post of the previous session was answered there, or never will be.
+                self.last = None;
+                Some(Received::Session)
             }
             ServerMessage::ChatHistory { messages } => {
                 Some(Received::Shown(self.log.merge(messages.iter().cloned())))
             }
             ServerMessage::Chat(chat) => {
-                // The server answers a connection's posts in order: those before this one,
-                // if still waiting, were lost.
-                if let Some(at) = self
-                    .outbox
-                    .iter()
-                    .position(|(name, text)| *name == chat.name && *text == chat.text)
+                if self
+                    .last
+                    .as_ref()
+                    .is_some_and(|last| last.name == chat.name && last.text == chat.text)
                 {
-                    self.outbox.drain(..=at);
+                    self.last = None;
                 }
                 Some(Received::Shown(self.log.merge([chat.clone()])))
             }
             ServerMessage::Error(error) if error.in_reply_to.as_deref() == Some("chat") => {
                 Some(Received::Refused {
                     notice: format!("Not sent: {}", error.message),
-                    text: self.outbox.pop_front().map(|(_, text)| text),
+                    text: self.last.take().map(|last| last.text),
                 })
             }
             _ => None,
@@ -220,14 +225,12 @@ impl ChatDesk {
         if link == Link::Closed {
             return Err(NOT_CONNECTED.to_owned());
         }
-        if self.outbox.len() == OUTBOX_LEN {
-            self.outbox.pop_front();
-        }
-        self.outbox.push_back((name.to_owned(), text.to_owned()));
-        Ok(ClientMessage::Chat(ChatPost {
+        let checked = ChatPost {
             name: name.to_owned(),
             text: text.to_owned(),
-        }))
+        };
+        self.last = Some(checked.clone());
+        Ok(ClientMessage::Chat(checked))
     }
 }
 
@@ -268,6 +271,10 @@ mod tests {
         }
     }
 
+    fn tail(dropped: usize, added: usize) -> Merged {
+        Merged::Tail { dropped, added }
+    }
+
     fn ids(log: &ChatLog) -> Vec<u64> {
         log.iter().map(|m| m.id).collect()
     }
@@ -299,32 +306,14 @@ mod tests {
         let mut log = ChatLog::new(KEPT_MESSAGES);
         log.session("a");
         let first = log.merge((1..=3).map(|id| message(id, "hi")));
-        assert_eq!(
-            first,
-            Merged {
-                dropped: 0,
-                fresh: 3
-            }
-        );
+        assert_eq!(first, tail(0, 3));
         let live = log.merge([message(4, "live")]);
-        assert_eq!(
-            live,
-            Merged {
-                dropped: 0,
-                fresh: 1
-            }
-        );
+        assert_eq!(live, tail(0, 1));
         log.session("a");
         let again = log.merge((2..=6).map(|id| message(id, "hi")));
         assert_eq!(ids(&log), [1, 2, 3, 4, 5, 6], "no duplicates");
-        assert_eq!(
-            again,
-            Merged {
-                dropped: 0,
-                fresh: 2
-            }
-        );
-        assert_eq!(log.merge([message(6, "hi")]), Merged::default());
+        assert_eq!(again, tail(0, 2));
+        assert_eq!(log.merge([message(6, "hi")]), tail(0, 0));
     }
 
     #[test]
@@ -335,21 +324,9 @@ mod tests {
         assert_eq!(log.len(), KEPT_MESSAGES);
         assert_eq!(log.iter().next().map(|m| m.id), Some(61));
         // All ten shown went; everything kept is new.
-        assert_eq!(
-            flood,
-            Merged {
-                dropped: 10,
-                fresh: KEPT_MESSAGES
-            }
-        );
+        assert_eq!(flood, tail(10, KEPT_MESSAGES));
         let one = log.merge([message(261, "x")]);
-        assert_eq!(
-            one,
-            Merged {
-                dropped: 1,
-                fresh: 1
-            }
-        );
+        assert_eq!(one, tail(1, 1));
     }
 
     #[test]
@@ -358,24 +335,11 @@ mod tests {
         log.merge([1, 2, 4, 5].map(|id| message(id, "x")));
         let late = log.merge([message(3, "x")]);
         assert_eq!(ids(&log), [1, 2, 3, 4, 5]);
-        assert_eq!(
-            late,
-            Merged {
-                dropped: 0,
-                fresh: 3
-            },
-            "3, 4 and 5 redrawn"
-        );
+        assert_eq!(late, Merged::Redraw);
         let trimmed = log.merge([message(0, "x"), message(6, "x")]);
         assert_eq!(ids(&log), [2, 3, 4, 5, 6], "0 came and went at once");
-        // The change began at the front: all of it is redrawn.
-        assert_eq!(
-            trimmed,
-            Merged {
-                dropped: 0,
-                fresh: 5
-            }
-        );
+        assert_eq!(trimmed, Merged::Redraw);
+        assert_eq!(log.merge([message(7, "x")]), tail(1, 1));
     }
 
     #[test]
@@ -386,13 +350,7 @@ mod tests {
         desk.receive(&hello("second"));
         let shown = desk.receive(&history(1..=2));
         assert_eq!(ids(desk.log()), [1, 2, 3, 1, 2]);
-        assert_eq!(
-            shown,
-            Some(Received::Shown(Merged {
-                dropped: 0,
-                fresh: 2
-            }))
-        );
+        assert_eq!(shown, Some(Received::Shown(tail(0, 2))));
     }
 
     #[test]
@@ -402,7 +360,7 @@ mod tests {
         for text in ["one", "two", "three"] {
             desk.post(" Ada ", text, Link::Open).unwrap();
         }
-        // "one" was lost (a dropped frame); "two" arrives; "three" is refused.
+        // "one" and "two" arrive; "three", the last, is refused.
         let two = ServerMessage::Chat(message(7, "two"));
         assert!(matches!(desk.receive(&two), Some(Received::Shown(_))));
         let refused = desk.receive(&refusal(
@@ -418,6 +376,16 @@ mod tests {
         );
         let again = desk.receive(&refusal(ErrorCode::InvalidChat, "no"));
         assert!(matches!(again, Some(Received::Refused { text: None, .. })));
+        // A post that came back is not put back by a later refusal (of an earlier post).
+        desk.post("Ada", "four", Link::Open).unwrap();
+        let mut four = message(8, "four");
+        four.name = "Bob".into();
+        desk.receive(&ServerMessage::Chat(four.clone()));
+        assert!(desk.last.is_some(), "Bob's message is not this page's");
+        four.name = "Ada".into();
+        desk.receive(&ServerMessage::Chat(four));
+        let late = desk.receive(&refusal(ErrorCode::RateLimited, "later"));
+        assert!(matches!(late, Some(Received::Refused { text: None, .. })));
     }
 
     #[test]
@@ -435,7 +403,7 @@ mod tests {
     #[test]
     fn only_chat_errors_and_messages_are_the_chats() {
         let mut desk = ChatDesk::default();
-        assert_eq!(desk.receive(&hello("a")), None);
+        assert_eq!(desk.receive(&hello("a")), Some(Received::Session));
         let other = ServerMessage::Error(
             ErrorMessage::new(ErrorCode::UnknownSymbol, "no").replying_to("subscribe"),
         );
@@ -469,16 +437,12 @@ mod tests {
             desk.post("Ada", "hi", Link::ReceiveOnly).unwrap_err(),
             RECEIVE_ONLY
         );
-        assert_eq!(desk.outbox.len(), 1, "only the post that was sent waits");
-    }
-
-    #[test]
-    fn the_outbox_is_bounded() {
-        let mut desk = ChatDesk::default();
-        for n in 0..100 {
-            desk.post("Ada", &n.to_string(), Link::Open).unwrap();
-        }
-        assert_eq!(desk.outbox.len(), OUTBOX_LEN);
+        let last = desk.last.as_ref().map(|post| post.text.as_str());
+        assert_eq!(
+            last,
+            Some("<b>hi</b> & more"),
+            "only a post that was sent waits"
+        );
     }
 
     #[test]

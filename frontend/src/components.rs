@@ -2,6 +2,7 @@
 
 pub mod announcer;
 pub mod chart;
+pub mod chat;
 pub mod pace;
 pub mod status;
 pub mod symbol_picker;

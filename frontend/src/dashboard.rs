@@ -7,9 +7,11 @@
 //!
 //! What reaches the screen, and when, is [`display`]'s business (pause and slow updates, no
 //! drawing while the tab is hidden, throttled flashes, sparklines, staleness, announcements);
-//! [`control`] carries the page's requests to the feed (watchlist changes, connection checks).
+//! [`control`] carries the page's requests to the feed (watchlist changes, connection checks);
+//! [`chat`] is the desk chat's side (messages into the panel, posts out).
 
 mod chart;
+mod chat;
 mod control;
 mod display;
 
@@ -30,6 +32,7 @@ pub use self::chart::ChartInput;
 use self::display::Display;
 use crate::{
     chart::control::ChartControl,
+    chat::ChatDesk,
     components::chart::tooltip::Placed,
     feed::{Command, Commands},
     history::HistoryBook,
@@ -79,6 +82,8 @@ pub struct Dashboard {
     chart: RefCell<ChartControl>,
     /// Which series' older candles are being fetched or are all here.
     history: RefCell<HistoryBook>,
+    /// The desk chat: the messages shown and the posts awaiting an answer.
+    chat: RefCell<ChatDesk>,
     /// What the chart's tooltip shows, so it is rewritten only when that changes.
     tooltip: RefCell<Option<Placed>>,
     latency: RefCell<LatencyWindow>,
@@ -103,6 +108,7 @@ impl Dashboard {
             canvas: RefCell::new(None),
             chart: RefCell::new(ChartControl::default()),
             history: RefCell::new(HistoryBook::default()),
+            chat: RefCell::new(ChatDesk::default()),
             tooltip: RefCell::new(None),
             latency: RefCell::new(LatencyWindow::new(LATENCY_SAMPLES)),
             rate: RefCell::new(RateMeter::new(RATE_WINDOW_MS)),
@@ -132,6 +138,9 @@ impl Dashboard {
     /// Folds a server message into the model; returns what must be sent back (subscribe,
     /// resume after a reconnect or a gap).
     pub fn receive(self: &Rc<Self>, message: ServerMessage) -> Vec<ClientMessage> {
+        if self.receive_chat(&message) {
+            return Vec::new();
+        }
         match &message {
             ServerMessage::Pong(pong) => {
                 self.signals.round_trip.set(Some(wall_clock() - pong.ts));
