@@ -18,6 +18,7 @@ use std::{
 
 mod cdp;
 mod chart;
+mod chat;
 mod keys;
 mod lifecycle;
 mod motion;
@@ -486,6 +487,7 @@ async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<(
     let watchlist = watchlist::check(client, symbols).await?;
     let staleness = staleness::check(client).await?;
     let motion = motion::check(client).await?;
+    let chat = chat::check(client, server.port).await?;
 
     let exit_time = server.terminate().await?;
     wait_for_page(client, "the app notices the server is gone", |s| {
@@ -520,6 +522,7 @@ async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<(
         "watchlist": watchlist,
         "staleness": staleness,
         "motion": motion,
+        "chat": chat,
         "hidden_tab_and_wake": lifecycle,
     });
     std::fs::write(
@@ -552,6 +555,7 @@ async fn sse_fallback(client: &Client, server_port: u16, symbols: usize) -> Resu
     })
     .await?;
     println!("e2e | prices move over SSE");
+    chat::receive_only(client, server_port).await?;
 
     proxy.unblock();
     let unblocked = Instant::now();
@@ -560,6 +564,7 @@ async fn sse_fallback(client: &Client, server_port: u16, symbols: usize) -> Resu
     })
     .await?;
     let upgraded_after = unblocked.elapsed();
+    chat::can_send_again(client).await?;
     let mark = upgraded["ticksApplied"].as_f64().unwrap_or(0.0);
     let settled = wait_for_page(client, "ticks keep coming on the WebSocket", |s| {
         s["ticksApplied"].as_f64() > Some(mark + 100.0)
