@@ -4,8 +4,9 @@ use leptos::prelude::*;
 
 use crate::{
     components::{
-        alerts::AlertsPanel, announcer::Announcer, chart::ChartPanel, pace::PaceControl,
-        status::StatusBar, theme::ThemeButton, toasts::Toasts, watchlist::Watchlist,
+        alerts::AlertsPanel, announcer::Announcer, chart::ChartPanel, chat::ChatPanel,
+        pace::PaceControl, status::StatusBar, theme::ThemeButton, toasts::Toasts,
+        watchlist::Watchlist,
     },
     dashboard::Dashboard,
     feed, lifecycle,
@@ -36,11 +37,14 @@ pub fn App() -> impl IntoView {
             </header>
             <main class="layout">
                 <Watchlist dashboard=dashboard />
-                <ChartPanel dashboard=dashboard />
+                <div class="side">
+                    <ChartPanel dashboard=dashboard />
+                    <div class="desk">
+                        <AlertsPanel dashboard=dashboard />
+                        <ChatPanel dashboard=dashboard />
+                    </div>
+                </div>
             </main>
-            <div class="desk">
-                <AlertsPanel dashboard=dashboard />
-            </div>
             <Announcer />
             <Toasts />
             <footer class="footer">

@@ -3,6 +3,7 @@
 pub mod alerts;
 pub mod announcer;
 pub mod chart;
+pub mod chat;
 pub mod pace;
 pub mod status;
 pub mod symbol_picker;

@@ -7,10 +7,12 @@
 //!
 //! What reaches the screen, and when, is [`display`]'s business (pause and slow updates, no
 //! drawing while the tab is hidden, throttled flashes, sparklines, staleness, announcements);
-//! [`control`] carries the page's requests to the feed (watchlist changes, connection checks).
+//! [`control`] carries the page's requests to the feed (watchlist changes, connection checks);
+//! [`chat`] is the desk chat's side (messages into the panel, posts out).
 
 mod alerts;
 mod chart;
+mod chat;
 mod control;
 mod display;
 
@@ -34,6 +36,7 @@ use self::display::Display;
 use crate::{
     alerts::Alerts,
     chart::control::ChartControl,
+    chat::ChatDesk,
     components::chart::tooltip::Placed,
     feed::{Command, Commands},
     history::HistoryBook,
@@ -93,6 +96,8 @@ pub struct Dashboard {
     held: RefCell<Option<Vec<HeldSeries>>>,
     /// Which series' older candles are being fetched or are all here.
     history: RefCell<HistoryBook>,
+    /// The desk chat: the messages shown and the posts awaiting an answer.
+    chat: RefCell<ChatDesk>,
     /// What the chart's tooltip shows, so it is rewritten only when that changes.
     tooltip: RefCell<Option<Placed>>,
     latency: RefCell<LatencyWindow>,
@@ -120,6 +125,7 @@ impl Dashboard {
             alert_error: RefCell::new(None),
             held: RefCell::new(None),
             history: RefCell::new(HistoryBook::default()),
+            chat: RefCell::new(ChatDesk::default()),
             tooltip: RefCell::new(None),
             latency: RefCell::new(LatencyWindow::new(LATENCY_SAMPLES)),
             rate: RefCell::new(RateMeter::new(RATE_WINDOW_MS)),
@@ -149,7 +155,7 @@ impl Dashboard {
     /// Folds a server message into the model; returns what must be sent back (subscribe,
     /// resume after a reconnect or a gap).
     pub fn receive(self: &Rc<Self>, message: ServerMessage) -> Vec<ClientMessage> {
-        if self.receive_alert(&message) {
+        if self.receive_alert(&message) || self.receive_chat(&message) {
             return Vec::new();
         }
         match &message {

@@ -7,6 +7,8 @@
 //! - [`sorting`]: the watchlist's sort order.
 //! - [`history`]: when to ask the server for older candles.
 //! - [`alerts`]: the user's price alerts, kept, registered after every `hello`, fired.
+//! - [`chat`]: the desk chat's messages (merged by id, bounded), posts checked before sending and
+//!   refused ones put back.
 //! - [`transport`]: when the feed falls back from the WebSocket to SSE, and back.
 //! - [`navigation`]: arrow keys, Home and End in the watchlist; who is selected after a removal.
 //! - [`staleness`]: when a symbol has been silent for longer than its own usual spacing.
@@ -28,6 +30,7 @@ pub mod alerts;
 pub mod announce;
 pub mod app;
 pub mod chart;
+pub mod chat;
 pub mod components;
 pub mod dashboard;
 pub mod dom;

@@ -15,6 +15,7 @@ use std::{path::Path, time::Duration};
 mod alerts;
 mod cdp;
 mod chart;
+mod chat;
 mod fallback;
 mod harness;
 mod keys;
@@ -316,6 +317,7 @@ async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<(
     let staleness = staleness::check(client).await?;
     let motion = motion::check(client).await?;
     let alerts = alerts::check(client, server.url().trim_end_matches('/')).await?;
+    let chat = chat::check(client, server.port).await?;
 
     let exit_time = server.terminate().await?;
     wait_for_page(client, "the app notices the server is gone", |s| {
@@ -352,6 +354,7 @@ async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<(
         "staleness": staleness,
         "motion": motion,
         "alerts": alerts,
+        "chat": chat,
         "hidden_tab_and_wake": lifecycle,
     });
     std::fs::write(

@@ -34,6 +34,7 @@ pub(super) async fn sse_fallback(
     })
     .await?;
     println!("e2e | prices move over SSE");
+    super::chat::receive_only(client, server_port).await?;
 
     proxy.unblock();
     let unblocked = Instant::now();
@@ -42,6 +43,7 @@ pub(super) async fn sse_fallback(
     })
     .await?;
     let upgraded_after = unblocked.elapsed();
+    super::chat::can_send_again(client).await?;
     let mark = upgraded["ticksApplied"].as_f64().unwrap_or(0.0);
     let settled = wait_for_page(client, "ticks keep coming on the WebSocket", |s| {
         s["ticksApplied"].as_f64() > Some(mark + 100.0)
