@@ -28,7 +28,7 @@ use leptos::prelude::*;
 use ticker_shared::{
     CandleSeries, ClientMessage, ErrorCode, Interval, ResumeCursor, ServerMessage, Snapshot,
 };
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::HtmlCanvasElement;
 
 pub use self::chart::ChartInput;
@@ -255,6 +255,7 @@ impl Dashboard {
             publish_metric("duplicates", anomalies.duplicates as f64);
             publish_metric("resets", anomalies.resets as f64);
             publish_metric("ticksApplied", dashboard.ticks_applied.get() as f64);
+            publish_metric("wasmMemoryBytes", wasm_memory_bytes());
             signals.anomalies.set(anomalies);
         };
         if let Err(err) = set_interval_with_handle(refresh, METER_REFRESH) {
@@ -330,6 +331,21 @@ impl Dashboard {
             publish_metric("firstTickPaintMs", page_clock());
         }
     }
+}
+
+/// The size of the app's WebAssembly memory, in bytes: it only grows, so it is the most the
+/// page has needed at once (the browser tests report it to show memory stays bounded).
+fn wasm_memory_bytes() -> f64 {
+    wasm_bindgen::memory()
+        .dyn_into::<js_sys::WebAssembly::Memory>()
+        .map_or(0.0, |memory| {
+            f64::from(
+                memory
+                    .buffer()
+                    .unchecked_into::<js_sys::ArrayBuffer>()
+                    .byte_length(),
+            )
+        })
 }
 
 /// Sets `window.__ticker[name]`, the figures the browser tests and benchmarks read.

@@ -110,6 +110,8 @@ return {
         return list ? list.querySelector('table').scrollWidth - list.clientWidth : 0;
     })(),
     gaps: metrics.gaps || 0,
+    wasmMemoryBytes: metrics.wasmMemoryBytes || 0,
+    jsHeapBytes: performance.memory ? performance.memory.usedJSHeapSize : 0,
     duplicates: metrics.duplicates || 0,
     latency: document.querySelector('[data-testid=latency]')?.textContent,
     tickRate: document.querySelector('[data-testid=tick-rate]')?.textContent,
@@ -310,7 +312,6 @@ async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<(
     );
     let frames = frame_times(client).await?;
     println!("e2e | frames over 5 s at 500 ticks/s: {frames}");
-    look::themes(client, root, symbols).await?;
     sorting::sorting(client).await?;
     look::phone(client).await?;
     let watchlist = watchlist::check(client, symbols).await?;
@@ -318,6 +319,8 @@ async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<(
     let motion = motion::check(client).await?;
     let alerts = alerts::check(client, server.url().trim_end_matches('/')).await?;
     let chat = chat::check(client, server.port).await?;
+    // Last before the restart, so the screenshots show the desk in use.
+    look::themes(client, root, symbols).await?;
 
     let exit_time = server.terminate().await?;
     wait_for_page(client, "the app notices the server is gone", |s| {
@@ -339,7 +342,14 @@ async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<(
     let fallback = fallback::sse_fallback(client, server.port, symbols).await?;
     let lifecycle = lifecycle::check(client, server.port, symbols).await?;
 
+    let end = page(client).await?;
     let report = json!({
+        "memory": {
+            "wasm_bytes_first": measured["wasmMemoryBytes"],
+            "wasm_bytes_end": end["wasmMemoryBytes"],
+            "js_heap_bytes_first": measured["jsHeapBytes"],
+            "js_heap_bytes_end": end["jsHeapBytes"],
+        },
         "first_tick_paint_ms": measured["firstTickPaintMs"],
         "latency": measured["latency"],
         "ticks_per_second": measured["tickRate"],

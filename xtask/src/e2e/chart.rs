@@ -52,6 +52,10 @@ for (let i = 0; i < data.length; i += 4) {
 return count;
 "#;
 
+/// The axis labels' colour and the last price's (line and label) in both palettes.
+const AXIS_TEXT: [[u8; 3]; 2] = [[0x8b, 0x98, 0xa9], [0x5d, 0x6b, 0x7c]];
+const LAST_PRICE: [[u8; 3]; 2] = [[0xf0, 0xb9, 0x0b], [0xb7, 0x86, 0x0b]];
+
 /// The line colours of the first three series in both palettes (components/chart/paint.rs).
 const SERIES_COLOURS: [[[u8; 3]; 2]; 3] = [
     [[0x4c, 0x9a, 0xff], [0x1f, 0x6f, 0xeb]],
@@ -72,7 +76,11 @@ async fn wait_for_chart(
 }
 
 async fn series_pixels(client: &Client, series: usize) -> Result<u64> {
-    let colours = json!(SERIES_COLOURS[series]);
+    pixels_near(client, &SERIES_COLOURS[series]).await
+}
+
+async fn pixels_near(client: &Client, colours: &[[u8; 3]]) -> Result<u64> {
+    let colours = json!(colours);
     Ok(client
         .execute(PIXELS_NEAR, vec![colours])
         .await?
@@ -118,6 +126,16 @@ pub async fn interactions(client: &Client) -> Result<Value> {
     let (width, height) = (
         rect["width"].as_f64().context("the chart has a width")?,
         rect["height"].as_f64().context("the chart has a height")?,
+    );
+
+    // The axes' labels and the last price's line and label are painted.
+    let (labels, last) = (
+        pixels_near(client, &AXIS_TEXT).await?,
+        pixels_near(client, &LAST_PRICE).await?,
+    );
+    ensure!(
+        labels > 300 && last > 500,
+        "the chart shows {labels} axis label pixels and {last} last-price pixels"
     );
 
     // Hover: a crosshair and the candle's figures.

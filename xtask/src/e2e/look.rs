@@ -4,7 +4,10 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, ensure};
-use fantoccini::{Client, Locator};
+use fantoccini::{
+    Client, Locator,
+    actions::{InputSource, MouseActions, PointerAction},
+};
 
 use super::{page, wait_for_page, watchlist_full};
 
@@ -24,6 +27,12 @@ pub(super) async fn themes(client: &Client, root: &Path, symbols: usize) -> Resu
         start["themeChoice"]
     );
     std::fs::create_dir_all(root.join("docs"))?;
+    // A fresh page for the pictures: the desk as a newcomer finds it.
+    client.refresh().await?;
+    wait_for_page(client, "the app is live again", |s| {
+        s["state"] == "live" && watchlist_full(s, symbols)
+    })
+    .await?;
     for (choice, background, file) in [
         ("light", LIGHT_BACKGROUND, "docs/screenshot-light.png"),
         ("dark", DARK_BACKGROUND, "docs/screenshot.png"),
@@ -33,11 +42,18 @@ pub(super) async fn themes(client: &Client, root: &Path, symbols: usize) -> Resu
             s["themeChoice"] == choice && s["theme"] == choice && s["background"] == background
         })
         .await?;
-        // Let the chart repaint in the new colours before the picture.
+        // The picture shows the crosshair and its tooltip, a third of the way into the chart,
+        // painted in the new colours.
         let paints = page(client).await?["chartPaints"].as_f64().unwrap_or(0.0);
-        wait_for_page(client, "the chart repaints", |s| {
-            s["chartPaints"].as_f64() > Some(paints)
-        })
+        hover_chart(client).await?;
+        super::wait_for_script(
+            client,
+            "the chart repaints with its tooltip",
+            "return { paints: (window.__ticker || {}).chartPaints || 0, \
+             tooltip: !document.querySelector('[data-testid=chart-tooltip]').hidden }",
+            Vec::new(),
+            |s| s["paints"].as_f64() > Some(paints) && s["tooltip"] == true,
+        )
         .await?;
         save_screenshot(client, &root.join(file)).await?;
         println!("e2e | {choice} theme; screenshot saved to {file}");
@@ -56,6 +72,27 @@ pub(super) async fn themes(client: &Client, root: &Path, symbols: usize) -> Resu
     })
     .await?;
     println!("e2e | the theme choice survives a reload; back to the system's");
+    Ok(())
+}
+
+/// Moves the mouse over the chart, a third of the way in from the left, above the middle.
+async fn hover_chart(client: &Client) -> Result<()> {
+    let canvas = client.find(Locator::Css("[data-testid=chart]")).await?;
+    let width = client
+        .execute(
+            "return document.querySelector('[data-testid=chart]').clientWidth",
+            Vec::new(),
+        )
+        .await?
+        .as_f64()
+        .unwrap_or(0.0);
+    let mouse = MouseActions::new("mouse".into()).then(PointerAction::MoveToElement {
+        element: canvas,
+        duration: None,
+        x: -width / 6.0,
+        y: -40.0,
+    });
+    client.perform_actions(mouse).await?;
     Ok(())
 }
 
