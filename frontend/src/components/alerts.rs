@@ -25,10 +25,10 @@ use crate::{
 /// The panel's fixed markup: no user text in it.
 const MARKUP: &str = r#"<h2 id="alerts-title">Price alerts</h2>
 <form class="alert-form" novalidate>
-<input name="symbol" aria-label="Symbol" list="alert-symbols" autocomplete="off" spellcheck="false" data-testid="alert-symbol">
+<input name="symbol" aria-label="Symbol" placeholder="Symbol" list="alert-symbols" autocomplete="off" spellcheck="false" data-testid="alert-symbol">
 <datalist id="alert-symbols"></datalist>
 <select name="condition" aria-label="Condition" data-testid="alert-condition"><option value="above">at or above</option><option value="below">at or below</option></select>
-<input name="price" aria-label="Price" inputmode="decimal" autocomplete="off" data-testid="alert-price">
+<input name="price" aria-label="Price" placeholder="Price" inputmode="decimal" autocomplete="off" data-testid="alert-price">
 <button type="submit" data-testid="alert-add">Set alert</button>
 </form>
 <p class="form-error" role="alert" data-testid="alert-error"></p>
@@ -115,7 +115,7 @@ pub fn AlertsPanel(
                 .quote
                 .with_untracked(|q| q.as_ref().map(|q| q.last.to_string()));
             if let Some(price) = dom::find::<HtmlInputElement>(&panel, "[name=price]") {
-                price.set_placeholder(&last.unwrap_or_default());
+                price.set_placeholder(last.as_deref().unwrap_or("Price"));
             }
         });
     };

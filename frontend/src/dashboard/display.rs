@@ -22,7 +22,7 @@ use crate::{
     flash::FlashGate,
     pace::Pace,
     signals::ConnectionStatus,
-    sparkline::{self, SPARKLINE_REFRESH_MS},
+    sparkline::{self, SPARKLINE_REFRESH_MS, Sparkline},
     staleness::Cadence,
     state::{MarketView, QuoteRow, Updates},
     storage,
@@ -38,6 +38,8 @@ pub(super) struct Display {
     cadences: Vec<Cadence>,
     /// Per row: its sparkline is out of date.
     sparklines_due: Vec<bool>,
+    /// Per row: it shows a sparkline (one with none yet is drawn without waiting).
+    sparklines_drawn: Vec<bool>,
     sparklines_at: f64,
     /// When new data last reached the screen (page clock).
     shown_at: f64,
@@ -55,6 +57,7 @@ impl Display {
             flashes: Vec::new(),
             cadences: Vec::new(),
             sparklines_due: Vec::new(),
+            sparklines_drawn: Vec::new(),
             sparklines_at: f64::NEG_INFINITY,
             shown_at: f64::NEG_INFINITY,
             meters_at: f64::NEG_INFINITY,
@@ -71,6 +74,7 @@ impl Display {
         self.flashes = vec![FlashGate::default(); count];
         self.cadences.resize(count, Cadence::default());
         self.sparklines_due = vec![true; count];
+        self.sparklines_drawn = vec![false; count];
     }
 
     /// Feeds what one message changed into the cadences, at page time `now`.
@@ -189,6 +193,8 @@ impl Dashboard {
 
     /// Redraws the sparklines of the frame's rows (and of any left over) if the last redraw is
     /// old enough, else keeps them for a later frame; only when new data reaches the screen.
+    /// A row with no sparkline yet gets one at once: the snapshots of a page just opened arrive
+    /// after the rows are built, and an empty trend column for a second looks broken.
     pub(super) fn refresh_sparklines(self: &Rc<Self>, view: &MarketView, frame: &Frame, now: f64) {
         let mut display = self.display.borrow_mut();
         for &index in &frame.rows {
@@ -201,24 +207,40 @@ impl Dashboard {
             return;
         }
         let since = now - display.sparklines_at;
-        if since < SPARKLINE_REFRESH_MS && !universe {
+        let throttled = since < SPARKLINE_REFRESH_MS && !universe;
+        if throttled {
             self.frame_after(&mut display, SPARKLINE_REFRESH_MS - since);
-            return;
+        } else {
+            display.sparklines_at = now;
         }
-        display.sparklines_at = now;
-        let due = std::mem::replace(
-            &mut display.sparklines_due,
-            vec![false; view.symbols().len()],
-        );
-        drop(display);
-        self.signals.rows.with_untracked(|signal_rows| {
-            for index in (0..due.len()).filter(|&index| due[index]) {
-                let (Some(row), Some(book)) = (signal_rows.get(index), view.book(index)) else {
+        let Display {
+            sparklines_due: due,
+            sparklines_drawn: drawn,
+            ..
+        } = &mut *display;
+        drawn.resize(due.len(), false);
+        let mut lines: Vec<(usize, Option<Sparkline>)> = Vec::new();
+        self.signals.rows.with_untracked(|rows| {
+            for (index, due) in due.iter_mut().enumerate() {
+                if !*due || (throttled && drawn[index]) {
+                    continue;
+                }
+                *due = false;
+                let (Some(row), Some(book)) = (rows.get(index), view.book(index)) else {
                     continue;
                 };
                 let line = sparkline::of_book(book, row.info.reference_price);
-                row.sparkline
-                    .set(line.map(|line| line.to_svg()).unwrap_or_default());
+                drawn[index] = line.is_some();
+                lines.push((index, line));
+            }
+        });
+        drop(display);
+        self.signals.rows.with_untracked(|rows| {
+            for (index, line) in lines {
+                if let Some(row) = rows.get(index) {
+                    row.sparkline
+                        .set(line.map(|line| line.to_svg()).unwrap_or_default());
+                }
             }
         });
     }

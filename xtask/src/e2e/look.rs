@@ -33,6 +33,7 @@ pub(super) async fn themes(client: &Client, root: &Path, symbols: usize) -> Resu
         s["state"] == "live" && watchlist_full(s, symbols)
     })
     .await?;
+    super::watchlist::sparklines_drawn(client, symbols).await?;
     for (choice, background, file) in [
         ("light", LIGHT_BACKGROUND, "docs/screenshot-light.png"),
         ("dark", DARK_BACKGROUND, "docs/screenshot.png"),

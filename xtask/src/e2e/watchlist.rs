@@ -50,12 +50,17 @@ fn on(state: &Value, symbol: &str) -> bool {
         && state["tabStops"] == 1
 }
 
-/// Runs the watchlist checks on a page showing every one of `symbols` symbols; leaves it so.
-pub async fn check(client: &Client, symbols: usize) -> Result<Value> {
-    let full = wait(client, "every row has a sparkline", |s| {
+/// Waits until every one of `symbols` rows shows its sparkline.
+pub async fn sparklines_drawn(client: &Client, symbols: usize) -> Result<Value> {
+    wait(client, "every row has a sparkline", |s| {
         names(s, "rows").len() == symbols && s["sparklines"].as_u64() == Some(symbols as u64)
     })
-    .await?;
+    .await
+}
+
+/// Runs the watchlist checks on a page showing every one of `symbols` symbols; leaves it so.
+pub async fn check(client: &Client, symbols: usize) -> Result<Value> {
+    let full = sparklines_drawn(client, symbols).await?;
     let order = names(&full, "rows");
     ensure!(order.len() >= 4, "too few rows to move through: {order:?}");
     println!("e2e | every row has a sparkline");
