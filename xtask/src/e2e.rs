@@ -111,7 +111,6 @@ return {
     })(),
     gaps: metrics.gaps || 0,
     wasmMemoryBytes: metrics.wasmMemoryBytes || 0,
-    jsHeapBytes: performance.memory ? performance.memory.usedJSHeapSize : 0,
     duplicates: metrics.duplicates || 0,
     latency: document.querySelector('[data-testid=latency]')?.textContent,
     tickRate: document.querySelector('[data-testid=tick-rate]')?.textContent,
@@ -310,6 +309,7 @@ async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<(
         "e2e | ticks arrive in binary frames ({} so far)",
         measured["binaryFrames"]
     );
+    let js_heap_first = cdp::retained_js_heap(client).await?;
     let frames = frame_times(client).await?;
     println!("e2e | frames over 5 s at 500 ticks/s: {frames}");
     sorting::sorting(client).await?;
@@ -343,12 +343,13 @@ async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<(
     let lifecycle = lifecycle::check(client, server.port, symbols).await?;
 
     let end = page(client).await?;
+    let js_heap_end = cdp::retained_js_heap(client).await?;
     let report = json!({
         "memory": {
             "wasm_bytes_first": measured["wasmMemoryBytes"],
             "wasm_bytes_end": end["wasmMemoryBytes"],
-            "js_heap_bytes_first": measured["jsHeapBytes"],
-            "js_heap_bytes_end": end["jsHeapBytes"],
+            "js_heap_bytes_first": js_heap_first,
+            "js_heap_bytes_end": js_heap_end,
         },
         "first_tick_paint_ms": measured["firstTickPaintMs"],
         "latency": measured["latency"],

@@ -1,7 +1,7 @@
 //! Chrome DevTools Protocol commands through ChromeDriver (`POST /session/{id}/goog/cdp/execute`),
 //! for what WebDriver itself cannot do, such as emulating `prefers-reduced-motion`.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use fantoccini::{Client, wd::WebDriverCompatibleCommand};
 use serde_json::{Value, json};
 
@@ -49,4 +49,15 @@ pub async fn reduce_motion(client: &Client, reduce: bool) -> Result<()> {
     )
     .await?;
     Ok(())
+}
+
+/// The page's JavaScript heap in use after a full garbage collection, in bytes: what the page
+/// holds on to, not garbage it has yet to collect (`performance.memory` counts both, rounded).
+pub async fn retained_js_heap(client: &Client) -> Result<u64> {
+    execute(client, "HeapProfiler.collectGarbage", json!({})).await?;
+    let usage = execute(client, "Runtime.getHeapUsage", json!({})).await?;
+    usage["usedSize"]
+        .as_f64()
+        .map(|bytes| bytes as u64)
+        .context("Runtime.getHeapUsage answered without usedSize")
 }
