@@ -2,7 +2,8 @@
 //! know, and [`ChatPost::check`], the validation the browser runs before sending and the server
 //! runs again on receipt.
 //!
-//! Chat text is plain text: one line without control characters or bidirectional controls. It
+//! Chat text is plain text: one line without control characters, line or paragraph separators
+//! (U+2028, U+2029) or bidirectional controls. It
 //! is trimmed of surrounding whitespace and otherwise stored and sent exactly as posted: nothing
 //! on the server or in the protocol escapes or interprets HTML, so a client must render it as
 //! text.
@@ -69,8 +70,12 @@ pub enum ChatError {
     /// The text is longer than [`MAX_CHAT_TEXT_CHARS`].
     #[error("the message is {0} characters long; at most {MAX_CHAT_TEXT_CHARS} are allowed")]
     TextTooLong(usize),
-    /// The name or the text holds a control character (a line break, a tab, an escape, …).
-    #[error("the {field} contains the control character U+{code:04X}; send one line of plain text")]
+    /// The name or the text holds a control character (a line break, a tab, an escape, …) or
+    /// a Unicode line or paragraph separator (see [`breaks_the_line`]).
+    #[error(
+        "the {field} contains U+{code:04X}, a control character or line break; send one line of \
+         plain text"
+    )]
     ControlCharacter {
         /// `"name"` or `"text"`.
         field: &'static str,
@@ -101,6 +106,13 @@ pub fn is_bidi_control(c: char) -> bool {
         c,
         '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
     )
+}
+
+/// Whether `c` is a control character (`char::is_control`: line feeds, tabs, escapes, …) or
+/// the Unicode line or paragraph separator (U+2028, U+2029), which are not control characters
+/// but break a line all the same: a post is one line.
+pub fn breaks_the_line(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
 }
 
 impl ChatError {
@@ -150,9 +162,9 @@ fn check_field(field: &'static str, value: &str, max: usize) -> Result<(), ChatE
     }
     match value
         .chars()
-        .find(|&c| c.is_control() || is_bidi_control(c))
+        .find(|&c| breaks_the_line(c) || is_bidi_control(c))
     {
-        Some(c) if c.is_control() => Err(ChatError::ControlCharacter {
+        Some(c) if breaks_the_line(c) => Err(ChatError::ControlCharacter {
             field,
             code: u32::from(c),
         }),
@@ -228,6 +240,16 @@ mod tests {
             (post("A\u{1b}da", "hi"), ErrorCode::InvalidChat, "name"),
             (post("Ada", "bell\u{7}"), ErrorCode::InvalidChat, "U+0007"),
             (post("Ada", "c1\u{85}x"), ErrorCode::InvalidChat, "U+0085"),
+            (
+                post("Ada", "one\u{2028}two"),
+                ErrorCode::InvalidChat,
+                "U+2028",
+            ),
+            (
+                post("A\u{2029}da", "hi"),
+                ErrorCode::InvalidChat,
+                "line break",
+            ),
             (post("\u{202E}adA", "hi"), ErrorCode::InvalidChat, "U+202E"),
             (post("Ada\u{2066}", "hi"), ErrorCode::InvalidChat, "name"),
             (post("Ada", "x\u{200F}y"), ErrorCode::InvalidChat, "U+200F"),

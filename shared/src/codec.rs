@@ -49,7 +49,8 @@ pub enum ErrorCode {
     /// The connection holds [`crate::alert::MAX_ALERTS_PER_CONNECTION`] rules already; the
     /// rule was not set.
     TooManyAlerts,
-    /// A chat message's name or text is empty or holds a control character; it was not posted.
+    /// A chat message's name or text is empty or holds a control character, a line separator or
+    /// a bidirectional control; it was not posted.
     InvalidChat,
     /// A chat message's name or text is over its length limit; it was not posted.
     ChatTooLong,
