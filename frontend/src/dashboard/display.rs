@@ -22,7 +22,7 @@ use crate::{
     flash::FlashGate,
     pace::Pace,
     signals::ConnectionStatus,
-    sparkline::{self, SPARKLINE_REFRESH_MS, Sparkline},
+    sparkline::{self, SPARKLINE_REFRESH_MS},
     staleness::Cadence,
     state::{MarketView, QuoteRow, Updates},
     storage,
@@ -38,8 +38,6 @@ pub(super) struct Display {
     cadences: Vec<Cadence>,
     /// Per row: its sparkline is out of date.
     sparklines_due: Vec<bool>,
-    /// Per row: it shows a sparkline (one with none yet is drawn without waiting).
-    sparklines_drawn: Vec<bool>,
     sparklines_at: f64,
     /// When new data last reached the screen (page clock).
     shown_at: f64,
@@ -57,7 +55,6 @@ impl Display {
             flashes: Vec::new(),
             cadences: Vec::new(),
             sparklines_due: Vec::new(),
-            sparklines_drawn: Vec::new(),
             sparklines_at: f64::NEG_INFINITY,
             shown_at: f64::NEG_INFINITY,
             meters_at: f64::NEG_INFINITY,
@@ -74,7 +71,6 @@ impl Display {
         self.flashes = vec![FlashGate::default(); count];
         self.cadences.resize(count, Cadence::default());
         self.sparklines_due = vec![true; count];
-        self.sparklines_drawn = vec![false; count];
     }
 
     /// Feeds what one message changed into the cadences, at page time `now`.
@@ -213,33 +209,30 @@ impl Dashboard {
         } else {
             display.sparklines_at = now;
         }
-        let Display {
-            sparklines_due: due,
-            sparklines_drawn: drawn,
-            ..
-        } = &mut *display;
-        drawn.resize(due.len(), false);
-        let mut lines: Vec<(usize, Option<Sparkline>)> = Vec::new();
+        let mut lines: Vec<(usize, String)> = Vec::new();
         self.signals.rows.with_untracked(|rows| {
-            for (index, due) in due.iter_mut().enumerate() {
-                if !*due || (throttled && drawn[index]) {
+            for (index, due) in display.sparklines_due.iter_mut().enumerate() {
+                if !*due {
+                    continue;
+                }
+                let row = rows.get(index);
+                if throttled
+                    && row.is_some_and(|row| row.sparkline.with_untracked(|l| !l.is_empty()))
+                {
                     continue;
                 }
                 *due = false;
-                let (Some(row), Some(book)) = (rows.get(index), view.book(index)) else {
-                    continue;
-                };
-                let line = sparkline::of_book(book, row.info.reference_price);
-                drawn[index] = line.is_some();
-                lines.push((index, line));
+                if let (Some(row), Some(book)) = (row, view.book(index)) {
+                    let line = sparkline::of_book(book, row.info.reference_price);
+                    lines.push((index, line.map(|line| line.to_svg()).unwrap_or_default()));
+                }
             }
         });
         drop(display);
         self.signals.rows.with_untracked(|rows| {
             for (index, line) in lines {
                 if let Some(row) = rows.get(index) {
-                    row.sparkline
-                        .set(line.map(|line| line.to_svg()).unwrap_or_default());
+                    row.sparkline.set(line);
                 }
             }
         });
