@@ -188,16 +188,19 @@ impl AlertBook {
     }
 
     /// Rules `client` holds.
+    #[cfg(test)]
     pub fn held_by(&self, client: ClientId) -> usize {
         self.placed.get(&client).map_or(0, HashMap::len)
     }
 
     /// Rules armed, over every connection.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.placed.values().map(HashMap::len).sum()
     }
 
     /// Whether no rule is armed.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.placed.is_empty()
     }

@@ -112,6 +112,7 @@ impl ChatRoom {
     }
 
     /// Connections with rate-limit state (those that posted and have not gone).
+    #[cfg(test)]
     pub fn senders(&self) -> usize {
         self.senders.len()
     }
@@ -168,6 +169,7 @@ impl ChatRate {
 
     /// Accounts for a post at `now`: `Ok` if it may pass (and counts it), else how long until
     /// one may.
+    #[cfg(test)]
     pub fn check(&mut self, now: Instant) -> Result<(), Duration> {
         match self.wait(now) {
             Some(wait) => Err(wait),

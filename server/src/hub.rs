@@ -120,7 +120,8 @@ pub enum Outbound {
     /// an `Arc`: one reference count per delivery, and a small queue slot (every client's
     /// queue allocates its slots in blocks, idle or not).
     Live(Arc<LiveFrame>),
-    /// A complete message for this client alone (snapshot, replay, confirmation, pong).
+    /// A complete message, serialized once: for this client alone (snapshot, replay,
+    /// confirmation, pong, alert, error) or, for chat, the same bytes for everyone.
     Message(ByteString),
     /// A `history` page for this client alone. Apart from the other messages because pages are
     /// large: a connection counts those it asked for until it has written them
@@ -281,17 +282,14 @@ impl Hub {
         };
         let id = applied.id;
         self.snapshot_cache[id.0] = None;
-        if let Some(tick) = self.market.last(id) {
+        let last = self.market.last(id);
+        if let Some(tick) = last {
             self.alerts.on_tick(id, tick, &mut self.fired);
         }
         // A binary group can only appear between windows (the commands that join groups close
         // the window first), so a window either needs the binary form from its first tick or
         // not at all.
-        let binary = self
-            .groups
-            .any_binary()
-            .then(|| self.market.last(id))
-            .flatten();
+        let binary = last.filter(|_| self.groups.any_binary());
         self.window.push(id, &applied, binary);
         if self.config.window.is_zero() || self.window.ticks >= MAX_TICKS_PER_WINDOW {
             self.flush();

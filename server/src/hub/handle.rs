@@ -73,7 +73,8 @@ impl HubHandle {
         let _ = self.commands.send(command).await;
     }
 
-    /// Registers a connection. It gets nothing until it subscribes.
+    /// Registers a connection: the hub queues the desk's recent chat (`chat_history`) for it at
+    /// once, and ticks only once it subscribes.
     pub async fn connect(&self, client: ClientId, link: ClientLink) {
         self.send(Command::Connect { client, link }).await;
     }
@@ -121,7 +122,7 @@ impl HubHandle {
         .await;
     }
 
-    /// Sets a price alert for `client` (see [`AlertBook`]); answered with `alert_added` or an
+    /// Sets a price alert for `client` (see [`crate::alert::AlertBook`]); answered with `alert_added` or an
     /// `error` naming the rule.
     pub async fn add_alert(&self, client: ClientId, rule: AlertRule) {
         self.send(Command::AddAlert { client, rule }).await;
