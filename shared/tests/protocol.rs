@@ -14,7 +14,7 @@ use ticker_shared::{
     HistoryRequest, Interval, MAX_HISTORY_CANDLES, PROTOCOL_VERSION, Pong, Price, ServerMessage,
     Snapshot, Symbol, SymbolInfo, SymbolList, Tick,
     alert::{MAX_ALERT_PRICE, MAX_ALERTS_PER_CONNECTION},
-    chat::{MAX_CHAT_NAME_CHARS, MAX_CHAT_TEXT_CHARS, is_bidi_control},
+    chat::{MAX_CHAT_NAME_CHARS, MAX_CHAT_TEXT_CHARS, breaks_the_line, is_bidi_control},
     codec::{TickFrame, encode_candle, encode_tick},
     decode_client, decode_server,
 };
@@ -736,9 +736,10 @@ fn client_message_strategy() -> impl Strategy<Value = ClientMessage> {
     ]
 }
 
-/// Letters, spaces, right-to-left text and, now and then, a bidirectional control (or a
-/// character next to their ranges): `any::<String>()` almost never holds one.
-const BIDI_AND_LETTERS: &str = "[ a-zא-ת\u{200D}\u{2065}\u{206A}]{0,20}[\u{202A}-\u{202E}\u{2066}-\u{2069}\u{200E}\u{200F}\u{061C}]?[ a-z]{0,4}";
+/// Letters, spaces, right-to-left text and, now and then, a bidirectional control or a line or
+/// paragraph separator (or a character next to their ranges): `any::<String>()` almost never
+/// holds one.
+const BIDI_AND_LETTERS: &str = "[ a-zא-ת\u{200D}\u{2065}\u{206A}]{0,20}[\u{202A}-\u{202E}\u{2066}-\u{2069}\u{200E}\u{200F}\u{061C}\u{2028}\u{2029}]?[ a-z]{0,4}";
 
 proptest! {
     #[test]
@@ -774,7 +775,7 @@ proptest! {
             let trimmed = value.trim();
             !trimmed.is_empty()
                 && trimmed.chars().count() <= max
-                && !trimmed.chars().any(|c| c.is_control() || is_bidi_control(c))
+                && !trimmed.chars().any(|c| breaks_the_line(c) || is_bidi_control(c))
         };
         let expected = fits(&name, MAX_CHAT_NAME_CHARS) && fits(&text, MAX_CHAT_TEXT_CHARS);
         let checked = post.check();
