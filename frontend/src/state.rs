@@ -99,6 +99,12 @@ impl Book {
         self.last_seq
     }
 
+    /// Candles at `interval`, to change.
+    fn series_mut(&mut self, interval: Interval) -> Option<&mut CandleSeries> {
+        let index = Interval::ALL.iter().position(|&i| i == interval)?;
+        self.series.get_mut(index)
+    }
+
     /// Candles at `interval`.
     pub fn series(&self, interval: Interval) -> &CandleSeries {
         let index = Interval::ALL
@@ -215,27 +221,23 @@ impl MarketView {
     }
 
     /// Where this view stands, to continue from after a reconnect: the instance and the last
-    /// sequence number of every listed symbol; `None` before any tick was applied (then there
-    /// is nothing to continue and the client simply subscribes).
+    /// sequence number of every listed symbol that has ticked; `None` before any tick was
+    /// applied (then there is nothing to continue and the client simply subscribes).
     pub fn resume_cursor(&self) -> Option<ResumeCursor> {
         let instance_id = self.instance_id.clone()?;
-        let listed = || {
-            self.symbols
-                .iter()
-                .zip(&self.books)
-                .enumerate()
-                .filter(|(index, _)| self.watched.is_listed(*index))
-                .map(|(_, entry)| entry)
-        };
-        if !listed().any(|(_, book)| book.last_seq > 0) {
-            return None;
-        }
         // A symbol with nothing applied yet has nothing to continue from: it is subscribed
         // (a resume from 0 could only be answered by a reset once the history moved on).
-        let last_seq = listed()
-            .filter(|(_, book)| book.last_seq > 0)
-            .map(|(info, book)| (info.symbol.clone(), book.last_seq))
+        let last_seq: BTreeMap<Symbol, u64> = self
+            .symbols
+            .iter()
+            .zip(&self.books)
+            .enumerate()
+            .filter(|&(index, (_, book))| self.watched.is_listed(index) && book.last_seq > 0)
+            .map(|(_, (info, book))| (info.symbol.clone(), book.last_seq))
             .collect();
+        if last_seq.is_empty() {
+            return None;
+        }
         Some(ResumeCursor {
             instance_id,
             last_seq,
@@ -309,9 +311,8 @@ impl MarketView {
         let Some(index) = self.index_of(page.symbol.as_str()) else {
             return (None, 0);
         };
-        let position = Interval::ALL.iter().position(|&i| i == page.interval);
-        let added = position
-            .and_then(|p| self.books[index].series.get_mut(p))
+        let added = self.books[index]
+            .series_mut(page.interval)
             .map_or(0, |series| {
                 series.prepend_older(page.candles.iter().copied())
             });
@@ -320,13 +321,11 @@ impl MarketView {
 
     /// Replaces a candle with the server's final version of it.
     fn on_candle(&mut self, update: CandleUpdate, updates: &mut Updates) {
-        if let Some(index) = self.index_of(update.symbol.as_str()) {
-            let book = &mut self.books[index];
-            let position = Interval::ALL.iter().position(|&i| i == update.interval);
-            if let Some(series) = position.and_then(|p| book.series.get_mut(p)) {
-                series.upsert(update.candle);
-                updates.changed.insert(index);
-            }
+        if let Some(index) = self.index_of(update.symbol.as_str())
+            && let Some(series) = self.books[index].series_mut(update.interval)
+        {
+            series.upsert(update.candle);
+            updates.changed.insert(index);
         }
     }
 
@@ -355,11 +354,7 @@ impl MarketView {
                         last_seq: chunk.iter().cloned().collect::<BTreeMap<_, _>>(),
                     });
                 }
-                for chunk in fresh.chunks(MAX_SYMBOLS_PER_REQUEST) {
-                    updates.outgoing.push(ClientMessage::Subscribe {
-                        symbols: SymbolList::Only(chunk.to_vec()),
-                    });
-                }
+                subscribe_in_chunks(&fresh, &mut updates.outgoing);
             }
             None => {
                 self.ids = hello
@@ -379,11 +374,7 @@ impl MarketView {
                 } else {
                     let listed: Vec<Symbol> =
                         self.watched.symbols(&hello.symbols).cloned().collect();
-                    for chunk in listed.chunks(MAX_SYMBOLS_PER_REQUEST) {
-                        updates.outgoing.push(ClientMessage::Subscribe {
-                            symbols: SymbolList::Only(chunk.to_vec()),
-                        });
-                    }
+                    subscribe_in_chunks(&listed, &mut updates.outgoing);
                 }
             }
         }
@@ -458,6 +449,15 @@ impl MarketView {
         updates.ticks.push((index, tick.ts));
         book.quote = Some(tick);
         updates.changed.insert(index);
+    }
+}
+
+/// Queues subscriptions to `symbols`, as few requests as the per-request limit allows.
+fn subscribe_in_chunks(symbols: &[Symbol], outgoing: &mut Vec<ClientMessage>) {
+    for chunk in symbols.chunks(MAX_SYMBOLS_PER_REQUEST) {
+        outgoing.push(ClientMessage::Subscribe {
+            symbols: SymbolList::Only(chunk.to_vec()),
+        });
     }
 }
 
