@@ -7,7 +7,8 @@
 //!
 //! What reaches the screen, and when, is [`display`]'s business (pause and slow updates, no
 //! drawing while the tab is hidden, throttled flashes, sparklines, staleness, announcements);
-//! [`control`] carries the page's requests to the feed (watchlist changes, connection checks);
+//! [`control`] carries the page's requests to the feed (watchlist changes, connection checks,
+//! and every message the alerts, chat and chart send);
 //! [`chat`] is the desk chat's side (messages into the panel, posts out).
 
 mod alerts;

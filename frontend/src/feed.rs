@@ -7,8 +7,8 @@
 //! to be online. Every new session continues from the dashboard's last sequence numbers, so a
 //! reconnect or a change of transport loses and repeats nothing.
 //!
-//! The page talks to the loop through [`Command`]s: messages to send (the watchlist's
-//! subscribe and unsubscribe) and connection checks (the tab became visible, the machine woke
+//! The page talks to the loop through [`Command`]s: messages to send (watchlist changes,
+//! alert rules, chat posts, history requests) and connection checks (the tab became visible, the machine woke
 //! up), which a session answers by proving its link alive within [`CHECK_DEADLINE_MS`] or
 //! ending, and which cut a backoff wait short.
 

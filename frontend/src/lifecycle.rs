@@ -42,7 +42,7 @@ impl WakeDetector {
 
 /// Follows the tab's visibility and the wall clock for the life of the page.
 pub fn watch(dashboard: &Rc<Dashboard>) {
-    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+    let Some(document) = crate::dom::document() else {
         return;
     };
     let changed = Closure::<dyn FnMut()>::new({

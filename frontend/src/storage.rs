@@ -1,5 +1,6 @@
-//! The browser's `localStorage`, for choices kept across reloads (theme, watchlist, pace).
-//! Storage can be missing, full or forbidden (private mode): then a choice lasts this visit.
+//! The browser's `localStorage`, for choices kept across reloads (theme, watchlist, pace, alert
+//! rules, chat name). Storage can be missing, full or forbidden (private mode): then a choice
+//! lasts this visit.
 
 /// The text stored under `key`, if any.
 pub fn load(key: &str) -> Option<String> {

@@ -16,12 +16,13 @@ use std::rc::Rc;
 use leptos::prelude::*;
 use ticker_shared::{ChatMessage, Interval};
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Document, Element, HtmlInputElement};
+use web_sys::{Element, HtmlInputElement};
 
 use super::chart::paint::clock_label;
 use crate::{
     chat::{self, ChatLog, Merged, STORAGE_KEY},
     dashboard::Dashboard,
+    dom::{self, by_id},
     storage,
 };
 
@@ -137,32 +138,27 @@ pub fn show(log: &ChatLog, merged: Merged) {
             log.len()
         }
     };
-    let document = leptos::prelude::document();
     for message in log.iter().skip(log.len() - added) {
-        if let Some(row) = message_row(&document, message) {
-            let _ = list.append_child(&row);
-        }
+        append_message(&list, message);
     }
     if follow {
         list.set_scroll_top(list.scroll_height());
     }
 }
 
-/// One message: name, local time (HH:MM) and text, each as text.
-fn message_row(document: &Document, message: &ChatMessage) -> Option<Element> {
-    let row = document.create_element("p").ok()?;
+/// Appends one message to `list`: name, local time (HH:MM) and text, each as text.
+fn append_message(list: &Element, message: &ChatMessage) {
+    let Some(row) = dom::append(list, "p", "", "") else {
+        return;
+    };
     let time = clock_label(message.ts, Interval::M1);
     for (class, text) in [
         ("chat-name", message.name.as_str()),
         ("chat-time", time.as_str()),
         ("chat-text", message.text.as_str()),
     ] {
-        let part = document.create_element("span").ok()?;
-        part.set_class_name(class);
-        part.set_text_content(Some(text));
-        row.append_child(&part).ok()?;
+        dom::append(&row, "span", class, text);
     }
-    Some(row)
 }
 
 /// Puts a refused post's `text` back in the text field, unless the user has typed since.
@@ -227,8 +223,4 @@ fn show_left(text: &str) {
 /// The input element with id `id` (one of this panel's: no need to check its type).
 fn field(id: &str) -> Option<HtmlInputElement> {
     by_id(id).map(JsCast::unchecked_into)
-}
-
-fn by_id(id: &str) -> Option<Element> {
-    leptos::prelude::document().get_element_by_id(id)
 }

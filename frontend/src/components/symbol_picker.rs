@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use leptos::{html, prelude::*};
 
-use crate::{dashboard::Dashboard, signals::Signals};
+use crate::{dashboard::Dashboard, dom, signals::Signals};
 
 /// The "add a symbol" control; empty and disabled when every symbol is listed.
 #[component]
@@ -30,13 +30,11 @@ pub fn SymbolPicker(
         let Some(element) = select.get() else {
             return;
         };
-        let document = leptos::prelude::document();
         element.set_length(0);
         for (symbol, name) in unlisted {
-            if let Ok(option) = document.create_element("option") {
-                option.set_text_content(Some(&format!("{symbol} · {name}")));
+            if let Some(option) = dom::append(&element, "option", "", &format!("{symbol} · {name}"))
+            {
                 let _ = option.set_attribute("value", &symbol);
-                let _ = element.append_child(&option);
             }
         }
     });

@@ -299,7 +299,7 @@ impl Dashboard {
         }
         let took = page_clock() - started;
         publish_metric("chartPaintMaxMs", read_metric("chartPaintMaxMs").max(took));
-        publish_metric("chartPaints", 1.0 + read_metric("chartPaints"));
+        count_metric("chartPaints");
         publish_metric("chartSlot", control.viewport.slot());
         publish_metric("chartLive", f64::from(u8::from(control.viewport.is_live())));
         let drawn = frame.as_ref().map_or(0, |f| {

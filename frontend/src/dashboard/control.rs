@@ -1,5 +1,6 @@
 //! The page's requests to the feed: watchlist changes (subscribe, unsubscribe, kept across
-//! reloads) and connection checks, carried by the [`Command`] channel.
+//! reloads), connection checks, and [`Dashboard::send`] for the messages of the alerts, chat
+//! and chart, all carried by the [`Command`] channel.
 
 use std::rc::Rc;
 

@@ -21,7 +21,7 @@ use crate::{
     feed::CheckReason,
     flash::FlashGate,
     pace::Pace,
-    signals::ConnectionStatus,
+    signals::{ConnectionStatus, set_changed},
     sparkline::{self, SPARKLINE_REFRESH_MS},
     staleness::Cadence,
     state::{MarketView, QuoteRow, Updates},
@@ -59,17 +59,15 @@ impl Display {
             shown_at: f64::NEG_INFINITY,
             meters_at: f64::NEG_INFINITY,
             announcer: Announcer::default(),
-            hidden: web_sys::window()
-                .and_then(|w| w.document())
-                .is_some_and(|d| d.hidden()),
+            hidden: crate::dom::document().is_some_and(|d| d.hidden()),
             timer_armed: false,
         }
     }
 
-    /// A new symbol universe of `count` rows: every row starts afresh.
+    /// A new symbol universe of `count` rows: flashes and sparklines start afresh (the cadences
+    /// were fitted to the universe by [`Display::observe`], which sees every message first).
     pub(super) fn resize(&mut self, count: usize) {
         self.flashes = vec![FlashGate::default(); count];
-        self.cadences.resize(count, Cadence::default());
         self.sparklines_due = vec![true; count];
     }
 
@@ -283,9 +281,7 @@ impl Dashboard {
                     && view.is_listed(index)
                     && display.cadences.get(index).is_some_and(|c| c.is_stale(now));
                 stale_count += usize::from(stale);
-                if row.stale.get_untracked() != stale {
-                    row.stale.set(stale);
-                }
+                set_changed(row.stale, stale);
             }
         });
         publish_metric("staleSymbols", stale_count as f64);

@@ -26,7 +26,7 @@ use super::{
     next_command,
 };
 use crate::{
-    dashboard::{Dashboard, count_metric, page_clock, publish_metric, read_metric, wall_clock},
+    dashboard::{Dashboard, count_metric, page_clock, wall_clock},
     signals::ConnectionStatus,
     transport::SessionEnd,
 };
@@ -87,7 +87,7 @@ pub async fn session(
                 decode_server(&text).map_err(|err| err.to_string())
             }
             Event::Frame(Some(Ok(Message::Bytes(bytes)))) => {
-                publish_metric("binaryFrames", read_metric("binaryFrames") + 1.0);
+                count_metric("binaryFrames");
                 binary::decode(&bytes, &symbols).map_err(|err| err.to_string())
             }
             Event::Frame(Some(Err(err))) => return ended(live, err.to_string()),
