@@ -93,8 +93,8 @@ pub struct Dashboard {
     /// Why the last rule could not be set (the form's or the server's reason).
     alert_error: RefCell<Option<String>>,
     /// The chart's candles as the display last showed them, while the pace holds new data
-    /// back (see `dashboard/chart.rs`); `None` while live.
-    held: RefCell<Option<Vec<HeldSeries>>>,
+    /// back (see `dashboard/chart.rs`); empty while live.
+    held: RefCell<Vec<HeldSeries>>,
     /// Which series' older candles are being fetched or are all here.
     history: RefCell<HistoryBook>,
     /// The desk chat: the messages shown and the posts awaiting an answer.
@@ -124,7 +124,7 @@ impl Dashboard {
             chart: RefCell::new(ChartControl::default()),
             alerts: RefCell::new(alerts::stored()),
             alert_error: RefCell::new(None),
-            held: RefCell::new(None),
+            held: RefCell::new(Vec::new()),
             history: RefCell::new(HistoryBook::default()),
             chat: RefCell::new(ChatDesk::default()),
             tooltip: RefCell::new(None),

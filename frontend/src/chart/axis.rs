@@ -53,12 +53,11 @@ impl Scale {
     /// Round values for grid lines (1, 2 or 5 times a power of ten), at most about
     /// `max_lines` of them, lowest first.
     pub fn grid(&self, max_lines: i64) -> impl Iterator<Item = i64> + use<> {
-        let (min, max) = (self.min, self.max);
-        let step = nice_step(max - min, max_lines);
-        let first = (min / step as f64).ceil() as i64 * step;
-        (0..)
-            .map(move |k| first + k * step)
-            .take_while(move |&value| (value as f64) <= max)
+        round_times(
+            self.min,
+            self.max,
+            nice_step(self.max - self.min, max_lines),
+        )
     }
 }
 
@@ -91,7 +90,8 @@ pub fn label_every(interval_ms: i64, slot: f64) -> i64 {
         .unwrap_or(min_span)
 }
 
-/// The round times (multiples of `every` ms) within `oldest..=newest`.
+/// The round times (multiples of `every` ms) within `oldest..=newest`; the same for values
+/// (the multiples of a grid step within a scale).
 pub fn round_times(oldest: f64, newest: f64, every: i64) -> impl Iterator<Item = i64> {
     let first = (oldest / every as f64).ceil() as i64 * every;
     (0..)

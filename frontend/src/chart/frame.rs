@@ -130,7 +130,8 @@ pub struct ChartFrame {
     pub crosshair: Option<Crosshair>,
     /// The figures under the crosshair.
     pub readout: Option<Readout>,
-    /// Whether the view reaches back to within [`HISTORY_MARGIN_SLOTS`] of the oldest candle
-    /// held: time to ask the server for older ones.
+    /// Whether the view reaches back to within
+    /// [`HISTORY_MARGIN_SLOTS`](super::layout::HISTORY_MARGIN_SLOTS) of the oldest candle held:
+    /// time to ask the server for older ones.
     pub wants_older: bool,
 }

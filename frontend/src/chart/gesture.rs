@@ -56,16 +56,16 @@ impl Gesture {
         let Some(index) = self.pointers.iter().position(|&(p, _)| p == id) else {
             return Motion::None;
         };
-        let before = self.pointers.clone();
-        self.pointers[index].1 = x;
-        match (before.as_slice(), self.pointers.as_slice()) {
-            ([(_, old)], [_]) => Motion::Pan { dx: x - old },
-            ([(_, a0), (_, b0)], [(_, a1), (_, b1)]) => {
+        let old = std::mem::replace(&mut self.pointers[index].1, x);
+        match self.pointers.as_slice() {
+            [_] => Motion::Pan { dx: x - old },
+            &[(_, a), (_, b)] => {
+                let other = if index == 0 { b } else { a };
                 let span = |a: f64, b: f64| (a - b).abs().max(MIN_PINCH_SPAN);
                 Motion::Pinch {
-                    factor: span(*a1, *b1) / span(*a0, *b0),
-                    x: (a1 + b1) / 2.0,
-                    dx: (a1 + b1) / 2.0 - (a0 + b0) / 2.0,
+                    factor: span(x, other) / span(old, other),
+                    x: (x + other) / 2.0,
+                    dx: (x + other) / 2.0 - (old + other) / 2.0,
                 }
             }
             _ => Motion::None,

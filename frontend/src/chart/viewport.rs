@@ -80,8 +80,7 @@ impl Viewport {
         if let Some(right) = self.right {
             let ms = interval_ms as f64;
             let anchored = right - from_right / self.slot * ms;
-            let right = anchored + from_right / slot * ms;
-            self.right = (right < live_edge as f64).then_some(right);
+            self.set_right(anchored + from_right / slot * ms, live_edge, i64::MIN);
         }
         self.slot = slot;
     }

@@ -72,7 +72,7 @@ impl Dashboard {
         let Some(shown) = self.shown(matches!(input, ChartInput::Key { .. })) else {
             return false;
         };
-        let handled = {
+        {
             let mut control = self.chart.borrow_mut();
             match input {
                 ChartInput::PointerDown { id, x } => control.pointer_down(id, x),
@@ -88,10 +88,9 @@ impl Dashboard {
                 ChartInput::BackToLive => control.back_to_live(),
                 ChartInput::Reset => control.reset(),
             }
-            true
-        };
+        }
         self.invalidate_chart();
-        handled
+        true
     }
 
     /// The symbols on the chart, by index: the selected one first, then those compared.
@@ -132,7 +131,7 @@ impl Dashboard {
         paint: impl FnOnce(&[&CandleSeries]) -> R,
     ) -> R {
         if self.signals.pace.get_untracked() == Pace::Live {
-            self.held.borrow_mut().take();
+            self.held.borrow_mut().clear();
             return paint(&self.chart_series(view));
         }
         let interval = self.signals.interval.get_untracked();
@@ -142,8 +141,7 @@ impl Dashboard {
             .map(|index| (index, interval))
             .collect();
         {
-            let mut held = self.held.borrow_mut();
-            let copies = held.get_or_insert_with(Vec::new);
+            let mut copies = self.held.borrow_mut();
             if fresh {
                 copies.clear();
             }
@@ -155,8 +153,7 @@ impl Dashboard {
                 }
             }
         }
-        let held = self.held.borrow();
-        let copies = held.as_deref().unwrap_or_default();
+        let copies = self.held.borrow();
         let series: Vec<&CandleSeries> = keys
             .iter()
             .filter_map(|key| copies.iter().find(|(held, _)| held == key).map(|(_, s)| s))
@@ -167,7 +164,6 @@ impl Dashboard {
     /// Takes the copies the chart shows while the display is paused (see
     /// [`Self::with_shown_series`]).
     pub(super) fn hold_chart(&self) {
-        self.held.borrow_mut().take();
         let view = self.view.borrow();
         self.with_shown_series(&view, true, |_| ());
     }
