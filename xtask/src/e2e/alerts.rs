@@ -5,6 +5,7 @@
 use anyhow::{Context, Result, ensure};
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
+use ticker_shared::alert::MAX_ALERTS_PER_CONNECTION;
 
 use super::{cdp, wait_for_script};
 
@@ -83,9 +84,13 @@ fn price_text(cents: i64) -> String {
     format!("{}.{:02}", cents / 100, cents % 100)
 }
 
-/// Removes every rule through its × button.
+/// Removes every rule through its × button (a click per rule a connection may hold, at most:
+/// a button that stays after its click fails the wait below rather than spinning here).
 async fn remove_all(client: &Client) -> Result<()> {
-    while let Ok(button) = client.find(Locator::Css("#alerts [data-remove]")).await {
+    for _ in 0..MAX_ALERTS_PER_CONNECTION {
+        let Ok(button) = client.find(Locator::Css("#alerts [data-remove]")).await else {
+            break;
+        };
         button.click().await?;
     }
     wait_for_alerts(client, "no rules left", |s| rules(s).is_empty()).await?;

@@ -77,7 +77,6 @@ async fn show(client: &Client, dashboard: fantoccini::wd::WindowHandle) -> Resul
 /// Waits until the page is live on a session newer than `sessions`; returns how long it took.
 async fn reconnected(client: &Client, sessions: f64, what: &str) -> Result<Duration> {
     let started = Instant::now();
-    wait_for_page(client, what, |s| s["state"] == "live").await?;
     wait_until(what, || async {
         Ok(metric(&counters(client).await?, "sessions") > sessions)
     })
