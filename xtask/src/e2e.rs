@@ -219,7 +219,7 @@ async fn wait_for_script(
     wait_for(what, read, check).await
 }
 
-/// The watchlist's rows in the page state, top to bottom.
+/// The `rows` of a page state (the watchlist's, or the chat's messages), top to bottom.
 fn rows(state: &Value) -> impl Iterator<Item = &Value> {
     state["rows"].as_array().into_iter().flatten()
 }
@@ -272,13 +272,7 @@ async fn scenario(client: &Client, server: &mut Server, root: &Path) -> Result<(
 
     for interval in ["1m", "5m", "1s", "5s"] {
         let before = page(client).await?["chartPaints"].as_f64().unwrap_or(0.0);
-        client
-            .find(Locator::Css(&format!(
-                "button[data-group='interval'][data-choice='{interval}']"
-            )))
-            .await?
-            .click()
-            .await?;
+        chart::click_interval(client, interval).await?;
         wait_for_page(client, &format!("the {interval} chart is painted"), |s| {
             s["interval"] == interval && s["chartPaints"].as_f64() > Some(before)
         })

@@ -82,7 +82,8 @@ impl ZombieProxy {
         })
     }
 
-    /// Freezes every connection open now; returns how many, once each has stopped forwarding.
+    /// Freezes every connection open now; once each has stopped forwarding, returns how many
+    /// connections are parked in all (by this freeze and any before it).
     pub async fn freeze(&self) -> Result<usize> {
         let mut generation = 0;
         self.freezes.send_modify(|g| {

@@ -67,7 +67,15 @@ async fn chart(client: &Client) -> Result<Value> {
     Ok(client.execute(CHART_STATE, Vec::new()).await?)
 }
 
-async fn wait_for_chart(
+/// Clicks the interval button for `choice` ("1s", "5s", "1m", "5m").
+pub(super) async fn click_interval(client: &Client, choice: &str) -> Result<()> {
+    let css = format!("button[data-group='interval'][data-choice='{choice}']");
+    client.find(Locator::Css(&css)).await?.click().await?;
+    Ok(())
+}
+
+/// Waits until the chart's figures ([`CHART_STATE`]) pass `check`; returns them.
+pub(super) async fn wait_for_chart(
     client: &Client,
     what: &str,
     check: impl Fn(&Value) -> bool,
@@ -336,11 +344,7 @@ async fn keyboard(client: &Client, canvas: &fantoccini::elements::Element) -> Re
 
 /// Scrolling back to the oldest candle held loads older ones from the server, page by page.
 async fn history(client: &Client, canvas: &fantoccini::elements::Element) -> Result<Value> {
-    let interval = |choice: &str| {
-        let css = format!("button[data-group='interval'][data-choice='{choice}']");
-        async move { client.find(Locator::Css(&css)).await?.click().await }
-    };
-    interval("1s").await?;
+    click_interval(client, "1s").await?;
     let start = wait_for_chart(client, "the 1 s chart", |s| {
         s["oldest"].as_f64() > Some(0.0)
     })
@@ -371,7 +375,7 @@ async fn history(client: &Client, canvas: &fantoccini::elements::Element) -> Res
     canvas
         .send_keys(&char::from(Key::Escape).to_string())
         .await?;
-    interval("5s").await?;
+    click_interval(client, "5s").await?;
     println!(
         "e2e | chart: scrolling back loaded {seconds_back} s of older 1 s candles ({requests} \
          requests)"

@@ -76,10 +76,7 @@ async fn wait(client: &Client, what: &str, check: impl Fn(&Value) -> bool) -> Re
 
 /// The texts of the page's chat, oldest first.
 fn texts(state: &Value) -> Vec<String> {
-    state["rows"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    super::rows(state)
         .filter_map(|row| row["text"].as_str().map(str::to_owned))
         .collect()
 }
@@ -209,9 +206,8 @@ pub async fn check(client: &Client, port: u16) -> Result<Value> {
         |s| s["state"] == "live" && shown(s, &before) == 1,
     )
     .await?;
-    let row = joined["rows"]
-        .as_array()
-        .and_then(|rows| rows.iter().find(|row| row["text"] == before.as_str()))
+    let row = super::rows(&joined)
+        .find(|row| row["text"] == before.as_str())
         .context("the message is shown")?;
     ensure!(
         row["name"] == VIEWER && row["time"] == joined["localTime"],

@@ -47,14 +47,9 @@ pub(super) async fn themes(client: &Client, root: &Path, symbols: usize) -> Resu
         // painted in the new colours.
         let paints = page(client).await?["chartPaints"].as_f64().unwrap_or(0.0);
         hover_chart(client).await?;
-        super::wait_for_script(
-            client,
-            "the chart repaints with its tooltip",
-            "return { paints: (window.__ticker || {}).chartPaints || 0, \
-             tooltip: !document.querySelector('[data-testid=chart-tooltip]').hidden }",
-            Vec::new(),
-            |s| s["paints"].as_f64() > Some(paints) && s["tooltip"] == true,
-        )
+        super::chart::wait_for_chart(client, "the chart repaints with its tooltip", |s| {
+            s["paints"].as_f64() > Some(paints) && s["tooltip"].is_string()
+        })
         .await?;
         save_screenshot(client, &root.join(file)).await?;
         println!("e2e | {choice} theme; screenshot saved to {file}");
